@@ -1,0 +1,3 @@
+module github.com/stratadb/strata/libs/postgres
+
+go 1.26.0
