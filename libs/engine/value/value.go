@@ -95,18 +95,21 @@ const (
 // EncodedLen returns the length of the binary encoding of v.
 func (v Value) EncodedLen() int { return 1 + len(v.Data) }
 
-// AppendBinary appends the binary encoding of v to dst. A Value of an unknown
-// kind is encoded as a record.
-func (v Value) AppendBinary(dst []byte) []byte {
+// Tag returns the first byte of the binary encoding of v. A Value of an
+// unknown kind is encoded as a record.
+func (v Value) Tag() byte {
 	switch {
 	case v.Kind == KindImage:
-		dst = append(dst, tagImage)
+		return tagImage
 	case v.WillInit:
-		dst = append(dst, tagRecordWillInit)
-	default:
-		dst = append(dst, tagRecord)
+		return tagRecordWillInit
 	}
-	return append(dst, v.Data...)
+	return tagRecord
+}
+
+// AppendBinary appends the binary encoding of v to dst.
+func (v Value) AppendBinary(dst []byte) []byte {
+	return append(append(dst, v.Tag()), v.Data...)
 }
 
 // ErrMalformed is returned (wrapped) by Decode for input that is not a Value.
