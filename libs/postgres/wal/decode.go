@@ -215,3 +215,5 @@ func DecodeInto(r *Record, raw []byte, start, end lsn.LSN) error {
 }
 
 type blockLens struct{ img, data int }
+
+func crc32Update(crc uint32, p []byte) uint32 { return crc32.Update(crc, castagnoli, p) }
