@@ -4,13 +4,14 @@ import (
 	"slices"
 
 	"github.com/stratadb/strata/libs/engine/key"
+	"github.com/stratadb/strata/libs/engine/layer"
 	"github.com/stratadb/strata/libs/engine/lsn"
 )
 
 // ImageLayerExists reports whether image layers whose LSN lies in lsns jointly
 // cover every key of keys. Example: images [0,5)@10 and [5,9)@12 cover
 // [0,9) for lsns [10,13) but not for [11,13).
-func (m *Map) ImageLayerExists(keys key.Range, lsns LSNRange) bool {
+func (m *Map) ImageLayerExists(keys key.Range, lsns layer.LSNRange) bool {
 	if keys.IsEmpty() {
 		return true
 	}
@@ -39,7 +40,7 @@ func (m *Map) ImageLayerExists(keys key.Range, lsns LSNRange) bool {
 // at or below the queried LSN that covers all of Keys, if HasImage.
 type Coverage struct {
 	Keys     key.Range
-	Image    Name
+	Image    layer.Name
 	HasImage bool
 }
 
@@ -52,7 +53,7 @@ func (m *Map) ImageCoverage(keys key.Range, at lsn.LSN) []Coverage {
 		return nil
 	}
 	bounds := []key.Key{keys.Start, keys.End}
-	var imgs []Name
+	var imgs []layer.Name
 	for _, n := range m.layers {
 		if !isImage(n) || n.LSNs.Start > at || !n.Keys.Overlaps(keys) {
 			continue
@@ -92,7 +93,7 @@ func (m *Map) ImageCoverage(keys key.Range, at lsn.LSN) []Coverage {
 // layers are counted only when keys is the whole key space: they overlap
 // every key range, and counting them would make every partition look as if
 // it needed a new image layer.
-func (m *Map) CountDeltas(keys key.Range, lsns LSNRange) int {
+func (m *Map) CountDeltas(keys key.Range, lsns layer.LSNRange) int {
 	count := 0
 	for _, n := range m.layers {
 		if isImage(n) || !n.Keys.Overlaps(keys) || n.LSNs.Start >= lsns.End || lsns.Start >= n.LSNs.End {
@@ -106,4 +107,4 @@ func (m *Map) CountDeltas(keys key.Range, lsns LSNRange) int {
 	return count
 }
 
-func isImage(n Name) bool { return n.Kind == KindImage }
+func isImage(n layer.Name) bool { return n.Kind == layer.KindImage }

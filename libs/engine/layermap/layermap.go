@@ -52,6 +52,7 @@ import (
 	"sync/atomic"
 
 	"github.com/stratadb/strata/libs/engine/key"
+	"github.com/stratadb/strata/libs/engine/layer"
 	"github.com/stratadb/strata/libs/engine/lsn"
 )
 
@@ -60,42 +61,42 @@ import (
 type Map struct {
 	// layers holds every layer sorted by LSN end descending, then by name
 	// order, so searches can stop early.
-	layers []Name
-	l0     []Name // L0 deltas sorted by LSN start
-	byName map[Name]struct{}
+	layers []layer.Name
+	l0     []layer.Name // L0 deltas sorted by LSN start
+	byName map[layer.Name]struct{}
 }
 
 // Edit is an atomic change to a Map: Remove is applied, then Add.
 type Edit struct {
-	Add    []Name
-	Remove []Name
+	Add    []layer.Name
+	Remove []layer.Name
 }
 
 // Len returns the number of layers in the map.
 func (m *Map) Len() int { return len(m.layers) }
 
 // Contains reports whether the map holds the layer.
-func (m *Map) Contains(n Name) bool {
+func (m *Map) Contains(n layer.Name) bool {
 	_, ok := m.byName[n]
 	return ok
 }
 
 // Layers returns every layer in name order (key start, key end, LSN start, LSN
 // end). The slice is a fresh copy.
-func (m *Map) Layers() []Name {
+func (m *Map) Layers() []layer.Name {
 	out := slices.Clone(m.layers)
 	slices.SortFunc(out, compareNames)
 	return out
 }
 
 // L0 returns the L0 deltas oldest first. The slice is a fresh copy.
-func (m *Map) L0() []Name { return slices.Clone(m.l0) }
+func (m *Map) L0() []layer.Name { return slices.Clone(m.l0) }
 
 // Apply returns a new Map with the edit applied. It fails, leaving m
 // unchanged, if a removed layer is absent, an added layer is already present
 // (and not removed by the same edit), or an added name is malformed.
 func (m *Map) Apply(e Edit) (*Map, error) {
-	next := &Map{byName: make(map[Name]struct{}, len(m.byName)+len(e.Add))}
+	next := &Map{byName: make(map[layer.Name]struct{}, len(m.byName)+len(e.Add))}
 	for n := range m.byName {
 		next.byName[n] = struct{}{}
 	}
@@ -114,14 +115,14 @@ func (m *Map) Apply(e Edit) (*Map, error) {
 		}
 		next.byName[n] = struct{}{}
 	}
-	next.layers = make([]Name, 0, len(next.byName))
+	next.layers = make([]layer.Name, 0, len(next.byName))
 	for n := range next.byName {
 		next.layers = append(next.layers, n)
 		if n.IsL0() {
 			next.l0 = append(next.l0, n)
 		}
 	}
-	slices.SortFunc(next.layers, func(a, b Name) int {
+	slices.SortFunc(next.layers, func(a, b layer.Name) int {
 		if a.LSNs.End != b.LSNs.End {
 			if a.LSNs.End > b.LSNs.End {
 				return -1
@@ -134,7 +135,7 @@ func (m *Map) Apply(e Edit) (*Map, error) {
 	return next, nil
 }
 
-func validName(n Name) error {
+func validName(n layer.Name) error {
 	if n.Keys.IsEmpty() {
 		return fmt.Errorf("empty key range")
 	}
@@ -147,7 +148,7 @@ func validName(n Name) error {
 	return nil
 }
 
-func compareNames(a, b Name) int {
+func compareNames(a, b layer.Name) int {
 	if c := a.Keys.Start.Compare(b.Keys.Start); c != 0 {
 		return c
 	}
@@ -175,7 +176,7 @@ func cmpLSN(a, b lsn.LSN) int {
 
 // Result is the answer of Search: read Layer for versions in [Floor, end).
 type Result struct {
-	Layer Name
+	Layer layer.Name
 	Floor lsn.LSN
 }
 
@@ -184,7 +185,7 @@ type Result struct {
 // documentation for the rules.
 func (m *Map) Search(k key.Key, end lsn.LSN) (r Result, ok bool) {
 	var (
-		img, delta       Name
+		img, delta       layer.Name
 		haveImg, haveDel bool
 		contains         bool
 	)
@@ -231,7 +232,7 @@ func (m *Map) Search(k key.Key, end lsn.LSN) (r Result, ok bool) {
 }
 
 // betterContaining orders two deltas that both contain the searched point.
-func betterContaining(a, b Name) bool {
+func betterContaining(a, b layer.Name) bool {
 	if a.LSNs.Start != b.LSNs.Start {
 		return a.LSNs.Start > b.LSNs.Start
 	}

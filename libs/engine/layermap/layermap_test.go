@@ -10,6 +10,7 @@ import (
 	"github.com/cockroachdb/datadriven"
 
 	"github.com/stratadb/strata/libs/engine/key"
+	"github.com/stratadb/strata/libs/engine/layer"
 	"github.com/stratadb/strata/libs/engine/lsn"
 )
 
@@ -126,40 +127,40 @@ func parseKeys(s string) (key.Range, error) {
 	return key.Range{Start: ka, End: kb}, nil
 }
 
-func parseLSNs(s string) (LSNRange, error) {
+func parseLSNs(s string) (layer.LSNRange, error) {
 	a, b, ok := strings.Cut(s, "-")
 	x, err1 := strconv.ParseUint(a, 10, 64)
 	y, err2 := strconv.ParseUint(b, 10, 64)
 	if !ok || err1 != nil || err2 != nil {
-		return LSNRange{}, fmt.Errorf("bad LSN range %q", s)
+		return layer.LSNRange{}, fmt.Errorf("bad LSN range %q", s)
 	}
-	return LSNRange{Start: lsn.LSN(x), End: lsn.LSN(y)}, nil
+	return layer.LSNRange{Start: lsn.LSN(x), End: lsn.LSN(y)}, nil
 }
 
-func parseLayer(line string) (Name, error) {
+func parseLayer(line string) (layer.Name, error) {
 	f := strings.Fields(line)
 	if len(f) != 3 {
-		return Name{}, fmt.Errorf("bad layer %q", line)
+		return layer.Name{}, fmt.Errorf("bad layer %q", line)
 	}
 	keys, err := parseKeys(f[1])
 	if err != nil {
-		return Name{}, err
+		return layer.Name{}, err
 	}
 	switch f[0] {
 	case "delta":
 		lsns, err := parseLSNs(f[2])
-		return Name{Kind: KindDelta, Keys: keys, LSNs: lsns}, err
+		return layer.Name{Kind: layer.KindDelta, Keys: keys, LSNs: lsns}, err
 	case "image":
 		l, err := strconv.ParseUint(f[2], 10, 64)
 		if err != nil {
-			return Name{}, fmt.Errorf("bad LSN %q", f[2])
+			return layer.Name{}, fmt.Errorf("bad LSN %q", f[2])
 		}
-		return Name{Kind: KindImage, Keys: keys, LSNs: LSNRange{Start: lsn.LSN(l), End: lsn.LSN(l) + 1}}, nil
+		return layer.Name{Kind: layer.KindImage, Keys: keys, LSNs: layer.LSNRange{Start: lsn.LSN(l), End: lsn.LSN(l) + 1}}, nil
 	}
-	return Name{}, fmt.Errorf("bad layer kind %q", f[0])
+	return layer.Name{}, fmt.Errorf("bad layer kind %q", f[0])
 }
 
-func format(n Name) string {
+func format(n layer.Name) string {
 	keys := fmtKey(n.Keys.Start) + "-" + fmtKey(n.Keys.End)
 	if isImage(n) {
 		return fmt.Sprintf("image %s %d", keys, n.LSNs.Start)
@@ -198,7 +199,7 @@ func argKeys(t *testing.T, d *datadriven.TestData, name string) key.Range {
 	return r
 }
 
-func argLSNs(t *testing.T, d *datadriven.TestData, name string) LSNRange {
+func argLSNs(t *testing.T, d *datadriven.TestData, name string) layer.LSNRange {
 	r, err := parseLSNs(arg(t, d, name))
 	if err != nil {
 		t.Fatal(err)
@@ -213,8 +214,8 @@ func TestReadersSeeConsistentSnapshotsWhileWritersEdit(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for i := 0; i < 200; i++ {
-			l0 := Name{Kind: KindDelta, Keys: key.All, LSNs: LSNRange{Start: lsn.LSN(i*10 + 1), End: lsn.LSN(i*10 + 11)}}
-			if _, err := cur.Apply(Edit{Add: []Name{l0}}); err != nil {
+			l0 := layer.Name{Kind: layer.KindDelta, Keys: key.All, LSNs: layer.LSNRange{Start: lsn.LSN(i*10 + 1), End: lsn.LSN(i*10 + 11)}}
+			if _, err := cur.Apply(Edit{Add: []layer.Name{l0}}); err != nil {
 				t.Error(err)
 				return
 			}
@@ -234,12 +235,12 @@ func TestReadersSeeConsistentSnapshotsWhileWritersEdit(t *testing.T) {
 
 func TestFailedEditLeavesTheMapUnchanged(t *testing.T) {
 	var cur Current
-	a := Name{Kind: KindDelta, Keys: key.All, LSNs: LSNRange{Start: 1, End: 10}}
-	if _, err := cur.Apply(Edit{Add: []Name{a}}); err != nil {
+	a := layer.Name{Kind: layer.KindDelta, Keys: key.All, LSNs: layer.LSNRange{Start: 1, End: 10}}
+	if _, err := cur.Apply(Edit{Add: []layer.Name{a}}); err != nil {
 		t.Fatal(err)
 	}
-	b := Name{Kind: KindDelta, Keys: key.All, LSNs: LSNRange{Start: 10, End: 20}}
-	if _, err := cur.Apply(Edit{Add: []Name{b}, Remove: []Name{b}}); err == nil {
+	b := layer.Name{Kind: layer.KindDelta, Keys: key.All, LSNs: layer.LSNRange{Start: 10, End: 20}}
+	if _, err := cur.Apply(Edit{Add: []layer.Name{b}, Remove: []layer.Name{b}}); err == nil {
 		t.Fatal("removing an absent layer succeeded")
 	}
 	if m := cur.Load(); m.Len() != 1 || !m.Contains(a) {
