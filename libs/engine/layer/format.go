@@ -168,8 +168,9 @@ func decodeSummary(b []byte, size int64, n Name) (summary, error) {
 		return s, corruptf("fence length %d does not hold %d leaves", s.fenceLen, s.leaves)
 	case s.entries > uint64(s.leaves)*maxLeafEntries || s.entries < uint64(s.leaves):
 		return s, corruptf("%d entries do not fit %d leaves", s.entries, s.leaves)
-	case s.maxBlob > maxBlobSize:
-		return s, corruptf("largest blob %d too large", s.maxBlob)
+	case int64(s.maxBlob)+crcSize+preambleSize > s.fenceOff && s.entries > 0,
+		s.maxBlob != 0 && s.entries == 0:
+		return s, corruptf("largest blob %d does not fit the file", s.maxBlob)
 	}
 	return s, nil
 }
