@@ -3,14 +3,14 @@
 //
 // Server interceptor chain (outermost first):
 //
-//	logging → metrics → recovery → default deadline → Deps.Unary/Stream (auth) → handler
+//		logging → metrics → recovery → default deadline → Deps.Unary/Stream (auth) → handler
 //
-//   - logging: one record per RPC (Debug when OK, Info for caller errors,
-//     Error for Internal/Unknown/DataLoss), with method, code, duration and
-//     tenant_id/timeline_id found in the request message by field name; the
-//     handler gets that logger through logging.From(ctx).
-//   - recovery: a panic becomes codes.Internal and an Error record with the stack.
-//   - default deadline: unary RPCs without a deadline get DefaultTimeout.
+//	  - logging: one record per RPC (Debug when OK, Info for caller errors,
+//	    Error for Internal/Unknown/DataLoss), with method, code, duration and
+//	    tenant_id/timeline_id found in the request message by field name; the
+//	    handler gets that logger through logging.From(ctx).
+//	  - recovery: a panic becomes codes.Internal and an Error record with the stack.
+//	  - default deadline: unary RPCs without a deadline get DefaultTimeout.
 //
 // Usage:
 //
@@ -51,11 +51,11 @@ const (
 // ServerConfig configures a gRPC server.
 type ServerConfig struct {
 	Addr             string          `yaml:"addr"`
-	DefaultTimeout   config.Duration `yaml:"default_timeout"`     // unary RPCs without a deadline
-	MaxRecvMsgBytes  int             `yaml:"max_recv_msg_bytes"`  // 0: DefaultMaxMsgBytes
-	MaxSendMsgBytes  int             `yaml:"max_send_msg_bytes"`  // 0: DefaultMaxMsgBytes
-	KeepaliveTime    config.Duration `yaml:"keepalive_time"`      // ping an idle client after this
-	KeepaliveTimeout config.Duration `yaml:"keepalive_timeout"`   // and drop it if no answer within this
+	DefaultTimeout   config.Duration `yaml:"default_timeout"`    // unary RPCs without a deadline
+	MaxRecvMsgBytes  int             `yaml:"max_recv_msg_bytes"` // 0: DefaultMaxMsgBytes
+	MaxSendMsgBytes  int             `yaml:"max_send_msg_bytes"` // 0: DefaultMaxMsgBytes
+	KeepaliveTime    config.Duration `yaml:"keepalive_time"`     // ping an idle client after this
+	KeepaliveTimeout config.Duration `yaml:"keepalive_timeout"`  // and drop it if no answer within this
 }
 
 // RegisterFlags registers -<prefix>addr, -<prefix>default-timeout, … with defaults.
