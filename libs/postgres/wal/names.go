@@ -87,11 +87,6 @@ func OpName(id, info uint8) string {
 		op &= 0x70 // XLOG_XACT_OPMASK: 0x80 is XLOG_XACT_HAS_INFO
 	case RmGeneric:
 		return "Generic"
-	case RmCommitTs, RmReplOrigin:
-		// Their identify functions switch on the whole xl_info.
-		if info&InfoMask != 0 {
-			return fmt.Sprintf("UNKNOWN (%X)", info&RmgrInfoMask)
-		}
 	}
 	if int(id) < len(opNames) {
 		if name, ok := opNames[id][op]; ok {
