@@ -43,12 +43,12 @@ func CoverageWorkload(scale int) []Step {
 			"create table items (id int primary key, grp int, val text) with (fillfactor = 70)",
 			"create index items_grp on items (grp)",
 			"insert into items select g, g % 10, 'v' || g from generate_series(1, "+n(20000)+") g",
-			"update items set val = val || 'x' where id % 5 = 0",      // HOT (fillfactor leaves room)
-			"update items set grp = grp + 100 where id % 7 = 0",       // non-HOT (indexed column)
+			"update items set val = val || 'x' where id % 5 = 0", // HOT (fillfactor leaves room)
+			"update items set grp = grp + 100 where id % 7 = 0",  // non-HOT (indexed column)
 			"delete from items where id % 3 = 0",
 			"vacuum items",
 			"delete from items where id > "+n(5000), // empties many leaf pages
-			"vacuum items",                           // btree page deletion
+			"vacuum items", // btree page deletion
 			"vacuum (freeze) items",
 			"insert into items select g, 1, 'again' from generate_series("+n(30000)+", "+n(34000)+") g", // dedup in items_grp
 		),
