@@ -27,9 +27,9 @@
 //
 // # States
 //
-//	 Loading ──► Active ──► Stopping
-//	    │          │           │
-//	    └──────────┴───────────┴──► Broken (sticky; carries a reason)
+//	Loading ──► Active ──► Stopping
+//	   │          │           │
+//	   └──────────┴───────────┴──► Broken (sticky; carries a reason)
 //
 // Writes are accepted while Loading (initial import) and Active; reads while
 // Loading, Active and Stopping. Stopping is one-way.
@@ -381,4 +381,3 @@ func (t *Timeline) signalFlushed() {
 	t.flushed = make(chan struct{})
 	t.mu.Unlock()
 }
-
