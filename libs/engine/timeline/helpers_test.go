@@ -43,6 +43,8 @@ type env struct {
 	tls    map[string]*Timeline
 	ids    map[string]id.ID
 	broken []TimelineBrokenInfo
+	// noLoops: flush loops are not started, so frozen layers pile up in memory.
+	noLoops bool
 }
 
 func newEnv(tb testing.TB, fsys vfs.FS, opts Options) *env {
@@ -68,8 +70,10 @@ func (e *env) start(name string, tl *Timeline) {
 	if err := tl.SetState(Active); err != nil {
 		e.tb.Fatal(err)
 	}
-	if err := tl.StartFlushLoop(e.ctx); err != nil {
-		e.tb.Fatal(err)
+	if !e.noLoops {
+		if err := tl.StartFlushLoop(e.ctx); err != nil {
+			e.tb.Fatal(err)
+		}
 	}
 	e.tls[name] = tl
 	e.ids[name] = tl.ID()
@@ -94,7 +98,7 @@ func (e *env) branch(name, from string, at lsn.LSN) (*Timeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	if anc.DiskConsistentLSN() < m.AncestorLSN {
+	if anc.DiskConsistentLSN() < m.AncestorLSN && !e.noLoops {
 		if err := anc.FreezeAndFlush(e.ctx); err != nil {
 			return nil, err
 		}
@@ -122,6 +126,10 @@ func (e *env) stop(flush bool) {
 	}
 	e.cancel()
 	for _, tl := range e.tls {
+		if e.noLoops {
+			_ = tl.Close()
+			continue
+		}
 		select {
 		case <-tl.FlushLoopDone():
 		case <-time.After(time.Minute):
