@@ -3,6 +3,7 @@ module github.com/stratadb/strata/libs/platform
 go 1.26.0
 
 require (
+	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/pingcap/failpoint v0.0.0-20240528011301-b51a646c7c86
 	github.com/prometheus/client_golang v1.25.0
 	google.golang.org/grpc v1.85.0
