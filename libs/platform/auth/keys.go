@@ -189,4 +189,6 @@ func TokenEnv(scope Scope) string { return "STRATA_" + strings.ToUpper(string(sc
 
 // TokenFromEnv reads a token from the environment variable name (empty when
 // unset). Keep it out of config structs that get logged.
-func TokenFromEnv(name string) logging.Secret { return logging.Secret(strings.TrimSpace(os.Getenv(name))) }
+func TokenFromEnv(name string) logging.Secret {
+	return logging.Secret(strings.TrimSpace(os.Getenv(name)))
+}

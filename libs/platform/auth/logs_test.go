@@ -28,7 +28,7 @@ type buf struct {
 }
 
 func (s *buf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *buf) String() string               { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *buf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // TestNoTokenInLogs runs a real gRPC server at debug level with auth on,
 // calls it with good, foreign, expired-looking and garbage tokens, and
