@@ -166,8 +166,7 @@ func (t *Timeline) flushOne(l *inmem.Layer) error {
 	}
 	t.mu.Unlock()
 	disk := lsns.End - 1
-	t.diskConsistent.Store(uint64(disk))
-	if err := t.writeMetadata(t.Metadata()); err != nil {
+	if err := t.persist(disk); err != nil {
 		return err
 	}
 	t.deps.Events.LayerFlushed(LayerFlushedInfo{

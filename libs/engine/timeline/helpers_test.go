@@ -209,3 +209,7 @@ func keysText(r key.Range) string {
 	}
 	return f(r.Start) + ".." + f(r.End)
 }
+
+func metadataForTest() metadata.Metadata {
+	return metadata.Metadata{InitDBLSN: 0x100, LatestGCCutoffLSN: 0x100, PGVersion: 15}
+}

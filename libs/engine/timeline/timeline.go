@@ -238,9 +238,12 @@ func (t *Timeline) GCCutoffLSN() lsn.LSN { return lsn.LSN(t.gcCutoff.Load()) }
 func (t *Timeline) Layers() *layermap.Map { return t.layers.Load() }
 
 // Metadata returns the timeline's current durable-state view.
-func (t *Timeline) Metadata() metadata.Metadata {
+func (t *Timeline) Metadata() metadata.Metadata { return t.metadataAt(t.DiskConsistentLSN()) }
+
+// metadataAt is Metadata with disk_consistent_lsn set to disk.
+func (t *Timeline) metadataAt(disk lsn.LSN) metadata.Metadata {
 	m := metadata.Metadata{
-		DiskConsistentLSN:   t.DiskConsistentLSN(),
+		DiskConsistentLSN:   disk,
 		AncestorLSN:         t.ancestorLSN,
 		LatestGCCutoffLSN:   t.GCCutoffLSN(),
 		InitDBLSN:           t.initdbLSN,
@@ -258,13 +261,19 @@ func (t *Timeline) Metadata() metadata.Metadata {
 	return m
 }
 
-// writeMetadata persists m atomically.
-func (t *Timeline) writeMetadata(m metadata.Metadata) error {
+// persist writes the metadata with disk_consistent_lsn = disk (Invalid: the
+// current one) and then publishes disk. Building and writing under metaMu
+// keeps concurrent writers from persisting a stale view.
+func (t *Timeline) persist(disk lsn.LSN) error {
 	t.metaMu.Lock()
 	defer t.metaMu.Unlock()
-	if err := vfs.WriteFileAtomic(t.fs, t.dir+"/"+metadata.FileName, m.Encode()); err != nil {
+	if !disk.IsValid() {
+		disk = t.DiskConsistentLSN()
+	}
+	if err := vfs.WriteFileAtomic(t.fs, t.dir+"/"+metadata.FileName, t.metadataAt(disk).Encode()); err != nil {
 		return fmt.Errorf("timeline %s: write metadata: %w", t.id, err)
 	}
+	t.diskConsistent.Store(uint64(disk))
 	return nil
 }
 
@@ -272,7 +281,7 @@ func (t *Timeline) writeMetadata(m metadata.Metadata) error {
 // index and persists it.
 func (t *Timeline) SetRemoteConsistentLSN(l lsn.LSN) error {
 	t.remoteConsistent.Store(uint64(l))
-	return t.writeMetadata(t.Metadata())
+	return t.persist(lsn.Invalid)
 }
 
 // SetGCCutoff moves the GC cutoff forward (never back) and persists it.
@@ -283,7 +292,7 @@ func (t *Timeline) SetGCCutoff(l lsn.LSN) error {
 			return nil
 		}
 		if t.gcCutoff.CompareAndSwap(cur, uint64(l)) {
-			return t.writeMetadata(t.Metadata())
+			return t.persist(lsn.Invalid)
 		}
 	}
 }
