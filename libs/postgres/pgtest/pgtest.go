@@ -118,6 +118,17 @@ func New(t testing.TB, opts Options) *Cluster {
 	if err := Available(bin); err != nil {
 		t.Skipf("skipping: %v", err)
 	}
+	c := newCluster(t, bin)
+	if err := c.init(opts); err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	return c
+}
+
+// newCluster makes the temporary directory of a cluster and registers its
+// cleanup: the server is killed and the directory removed when the test ends.
+func newCluster(t testing.TB, bin string) *Cluster {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "strata-pgtest-")
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
@@ -129,13 +140,28 @@ func New(t testing.TB, opts Options) *Cluster {
 			t.Logf("pgtest: remove %s: %v", dir, err)
 		}
 	})
-	if err := c.init(opts); err != nil {
-		t.Fatalf("pgtest: %v", err)
-	}
 	return c
 }
 
 func (c *Cluster) init(opts Options) error {
+	if err := c.prepareDir(); err != nil {
+		return err
+	}
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	c.Port = port
+	if out, err := c.run(context.Background(), true, "initdb", "-D", c.DataDir, "-U", "postgres", "--auth=trust",
+		"-E", "UTF8", "--locale=C", "--no-sync"); err != nil {
+		return fmt.Errorf("initdb: %w\n%s", err, out)
+	}
+	return c.configure(opts)
+}
+
+// prepareDir makes the cluster directory usable by the postgres OS user when
+// the test runs as root.
+func (c *Cluster) prepareDir() error {
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -151,18 +177,15 @@ func (c *Cluster) init(opts Options) error {
 			return err
 		}
 	}
-	port, err := freePort()
-	if err != nil {
-		return err
-	}
-	c.Port = port
-	if out, err := c.run(context.Background(), true, "initdb", "-D", c.DataDir, "-U", "postgres", "--auth=trust",
-		"-E", "UTF8", "--locale=C", "--no-sync"); err != nil {
-		return fmt.Errorf("initdb: %w\n%s", err, out)
-	}
+	return nil
+}
+
+// configure appends the harness settings to postgresql.conf and writes a
+// pg_hba.conf that trusts loopback, replication included.
+func (c *Cluster) configure(opts Options) error {
 	settings := map[string]string{
 		"listen_addresses":          "'127.0.0.1'",
-		"port":                      strconv.Itoa(port),
+		"port":                      strconv.Itoa(c.Port),
 		"unix_socket_directories":   "'" + c.Dir + "'",
 		"wal_level":                 "replica",
 		"max_wal_senders":           "10",
