@@ -1,7 +1,6 @@
 package layer
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -33,7 +32,7 @@ type writer struct {
 	dir     string
 	tmp     string
 	f       vfs.File
-	bw      *bufio.Writer
+	buf     []byte // bytes not yet written to f
 	kind    Kind
 	ks      int
 	off     int64  // bytes written so far
@@ -44,6 +43,9 @@ type writer struct {
 	entries uint64
 	maxBlob uint32
 	last    [key.Size + 8]byte // key of the last entry
+	ek      [key.Size + 8]byte // key of the entry being added
+	small   [crcSize]byte      // tag and checksum bytes
+	block   []byte             // leaf block being encoded
 	first   key.Key
 	lastKey key.Key
 	done    bool
@@ -57,38 +59,52 @@ func newWriter(fs vfs.FS, dir, tmp string, kind Kind) (*writer, error) {
 		return nil, fmt.Errorf("create layer %s: %w", path, err)
 	}
 	w := &writer{fs: fs, dir: dir, tmp: path, f: f, kind: kind, ks: entryKeySize(kind)}
-	w.bw = bufio.NewWriterSize(f, writeBufferSize)
+	w.buf = make([]byte, 0, writeBufferSize)
 	w.leaf = make([]byte, 0, maxLeafEntries*(w.ks+refSize))
+	w.block = make([]byte, 0, maxLeafSize(w.ks))
 	p := preamble(kind)
 	w.write(p[:])
 	return w, w.err
 }
 
+// write appends b to the file through the buffer; large writes bypass it.
 func (w *writer) write(b []byte) {
 	if w.err != nil {
 		return
 	}
-	if _, err := w.bw.Write(b); err != nil {
-		w.err = fmt.Errorf("write layer %s: %w", w.tmp, err)
+	w.off += int64(len(b))
+	if len(w.buf)+len(b) <= cap(w.buf) {
+		w.buf = append(w.buf, b...)
 		return
 	}
-	w.off += int64(len(b))
+	w.flushBuf()
+	if len(b) >= cap(w.buf)/2 {
+		w.writeFile(b)
+		return
+	}
+	w.buf = append(w.buf, b...)
 }
 
-func (w *writer) writeByte(c byte) {
+func (w *writer) flushBuf() {
+	if len(w.buf) > 0 {
+		w.writeFile(w.buf)
+		w.buf = w.buf[:0]
+	}
+}
+
+func (w *writer) writeFile(b []byte) {
 	if w.err != nil {
 		return
 	}
-	if err := w.bw.WriteByte(c); err != nil {
+	if _, err := w.f.Write(b); err != nil {
 		w.err = fmt.Errorf("write layer %s: %w", w.tmp, err)
-		return
 	}
-	w.off++
 }
 
-// add appends one entry whose sortable key is ek: the blob is tag (if
+// add appends one entry whose sortable key is in w.ek: the blob is tag (if
 // non-zero) followed by data, then its checksum.
-func (w *writer) add(k key.Key, ek []byte, tag byte, data []byte, willInit bool) error {
+func (w *writer) add(k key.Key, tag byte, data []byte, willInit bool) error {
+	ek := w.ek[:w.ks]
 	switch {
 	case w.done:
 		return errFinished
@@ -110,14 +126,14 @@ func (w *writer) add(k key.Key, ek []byte, tag byte, data []byte, willInit bool)
 	off := w.off
 	c := crc32.Update(0, castagnoli, ek)
 	if tag != 0 {
-		c = crc32.Update(c, castagnoli, []byte{tag})
-		w.writeByte(tag)
+		w.small[0] = tag
+		c = crc32.Update(c, castagnoli, w.small[:1])
+		w.write(w.small[:1])
 	}
 	c = crc32.Update(c, castagnoli, data)
 	w.write(data)
-	var sum [crcSize]byte
-	binary.LittleEndian.PutUint32(sum[:], c)
-	w.write(sum[:])
+	binary.LittleEndian.PutUint32(w.small[:], c)
+	w.write(w.small[:])
 	if w.err != nil {
 		return w.err
 	}
@@ -146,7 +162,7 @@ func (w *writer) flushLeaf() {
 		return
 	}
 	off := w.off
-	block := appendLeaf(make([]byte, 0, maxLeafSize(w.ks)), w.leaf, w.nleaf, w.ks)
+	block := appendLeaf(w.block[:0], w.leaf, w.nleaf, w.ks)
 	w.write(block)
 	w.fence = append(w.fence, w.leaf[:w.ks]...)
 	w.fence = binary.LittleEndian.AppendUint64(w.fence, uint64(off))
@@ -177,11 +193,7 @@ func (w *writer) finish(n Name) (Desc, error) {
 	s.fenceLen = uint32(len(w.fence))
 	w.write(w.fence)
 	w.write(s.encode())
-	if w.err == nil {
-		if err := w.bw.Flush(); err != nil {
-			w.err = fmt.Errorf("write layer %s: %w", w.tmp, err)
-		}
-	}
+	w.flushBuf()
 	if w.err == nil {
 		if err := w.f.Sync(); err != nil {
 			w.err = fmt.Errorf("sync layer %s: %w", w.tmp, err)
@@ -253,10 +265,9 @@ func (d *DeltaWriter) Put(k key.Key, at lsn.LSN, v value.Value) error {
 	if v.Kind != value.KindImage && v.Kind != value.KindRecord {
 		return fmt.Errorf("delta layer put: value of unknown kind %d", v.Kind)
 	}
-	var ek [key.Size + 8]byte
-	k.PutBinary(ek[:])
-	binary.BigEndian.PutUint64(ek[key.Size:], uint64(at))
-	return d.w.add(k, ek[:], v.Tag(), v.Data, v.IsImage() || v.WillInit)
+	k.PutBinary(d.w.ek[:])
+	binary.BigEndian.PutUint64(d.w.ek[key.Size:], uint64(at))
+	return d.w.add(k, v.Tag(), v.Data, v.IsImage() || v.WillInit)
 }
 
 // Len returns the number of entries written so far.
@@ -303,9 +314,8 @@ func (iw *ImageWriter) Put(k key.Key, img []byte) error {
 	if !iw.name.Keys.Contains(k) {
 		return fmt.Errorf("image layer put: key %s outside %s", k, iw.name.Keys)
 	}
-	var ek [key.Size]byte
-	k.PutBinary(ek[:])
-	return iw.w.add(k, ek[:], 0, img, true)
+	k.PutBinary(iw.w.ek[:])
+	return iw.w.add(k, 0, img, true)
 }
 
 // Len returns the number of images written so far.
