@@ -20,7 +20,6 @@ import (
 //	  gc_compactor: 127.0.0.1:6430
 //	  size_calculator: 127.0.0.1:6440
 //	request_timeout: 60s
-//	dial_timeout: 5s
 //	read_header_timeout: 10s
 //	log: {format: json, level: info}
 type Config struct {
@@ -31,8 +30,6 @@ type Config struct {
 	Upstreams Upstreams `yaml:"upstreams"`
 	// RequestTimeout bounds every forwarded call (deadline propagated to the service).
 	RequestTimeout config.Duration `yaml:"request_timeout"`
-	// DialTimeout bounds establishing a connection to an upstream for one call.
-	DialTimeout config.Duration `yaml:"dial_timeout"`
 	// ReadHeaderTimeout bounds reading a request's headers.
 	ReadHeaderTimeout config.Duration `yaml:"read_header_timeout"`
 	// Log selects the log format and level.
@@ -58,8 +55,6 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Upstreams.SizeCalculator, "upstreams.size-calculator", "", "size-calculator gRPC address")
 	c.RequestTimeout = config.Duration(60 * time.Second)
 	fs.Var(&c.RequestTimeout, "request-timeout", "deadline of every forwarded call (e.g. 60s, \"1 min\")")
-	c.DialTimeout = config.Duration(5 * time.Second)
-	fs.Var(&c.DialTimeout, "dial-timeout", "timeout for connecting to an upstream")
 	c.ReadHeaderTimeout = config.Duration(10 * time.Second)
 	fs.Var(&c.ReadHeaderTimeout, "read-header-timeout", "timeout for reading request headers")
 	c.Log.RegisterFlags(fs)
@@ -84,7 +79,6 @@ func (c *Config) Validate() error {
 		d    config.Duration
 	}{
 		{"request_timeout", c.RequestTimeout},
-		{"dial_timeout", c.DialTimeout},
 		{"read_header_timeout", c.ReadHeaderTimeout},
 	} {
 		if d.d <= 0 {

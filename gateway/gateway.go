@@ -9,8 +9,8 @@
 // creations as Neon does, and serves:
 //
 //	GET /openapi.json, /v1/openapi   the OpenAPI 2.0 document of every route
-//	GET /healthz                     200 while the process serves
-//	GET /readyz                      200 once the gateway runs, 503 before and while stopping
+//	GET /healthz                     200 {"status":"alive"} while the process serves
+//	GET /readyz                      200 {"status":"ready"} once the gateway runs, else 503 {"msg"}
 //	GET /metrics                     Prometheus metrics
 //
 // A Gateway is a lifecycle.Component: Start listens, Run serves, Stop drains.
@@ -28,11 +28,11 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/backoff"
-	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/stratadb/strata/libs/platform/grpcx"
+	"github.com/stratadb/strata/libs/platform/health"
+	"github.com/stratadb/strata/libs/platform/metrics"
 	"github.com/stratadb/strata/proto/openapi"
 )
 
@@ -41,8 +41,11 @@ type Deps struct {
 	// Logger receives the gateway's logs; nil discards them.
 	Logger *slog.Logger
 	// Registry receives the gateway's metrics and is served on /metrics; nil means a new
-	// registry with the Go and process collectors.
+	// registry with the Go and process collectors (metrics.NewRegistry).
 	Registry *prometheus.Registry
+	// Health serves /healthz and /readyz; the gateway adds its "gateway" readiness check
+	// (serving). Nil means a new one.
+	Health *health.Health
 }
 
 // Gateway serves the REST API of every configured service.
@@ -50,7 +53,8 @@ type Gateway struct {
 	cfg     Config
 	log     *slog.Logger
 	reg     *prometheus.Registry
-	metrics *metrics
+	health  *health.Health
+	metrics *gatewayMetrics
 	conns   []*grpc.ClientConn
 	handler http.Handler
 	ready   atomic.Bool
@@ -65,15 +69,23 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("gateway config: %w", err)
 	}
-	g := &Gateway{cfg: cfg, log: deps.Logger, reg: deps.Registry}
+	g := &Gateway{cfg: cfg, log: deps.Logger, reg: deps.Registry, health: deps.Health}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
 	}
 	g.log = g.log.With("component", "gateway")
 	if g.reg == nil {
-		g.reg = prometheus.NewRegistry()
-		g.reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		g.reg = metrics.NewRegistry()
 	}
+	if g.health == nil {
+		g.health = health.New()
+	}
+	g.health.AddCheck("gateway", func(context.Context) error {
+		if !g.ready.Load() {
+			return errors.New("not serving")
+		}
+		return nil
+	})
 	m, err := newMetrics(g.reg)
 	if err != nil {
 		return nil, fmt.Errorf("gateway metrics: %w", err)
@@ -94,12 +106,12 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	}
 
 	root := http.NewServeMux()
-	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeText(w, http.StatusOK, "ok") })
-	root.HandleFunc("GET /readyz", g.serveReady)
-	root.Handle("GET /metrics", promhttp.HandlerFor(g.reg, promhttp.HandlerOpts{}))
+	root.Handle("GET /healthz", g.health.Livez())
+	root.Handle("GET /readyz", g.health.Readyz())
+	root.Handle("GET /metrics", metrics.Handler(g.reg))
 	root.HandleFunc("GET /openapi.json", serveOpenAPI)
 	root.HandleFunc("GET /v1/openapi", serveOpenAPI)
-	root.Handle("/", g.withTimeout(mux))
+	root.Handle("/", mux)
 	g.handler = g.instrument(root)
 	return g, nil
 }
@@ -111,15 +123,11 @@ func (g *Gateway) registerUpstreams(mux *runtime.ServeMux) error {
 			g.log.Info("upstream not configured, its routes are not served", "upstream", u.key)
 			continue
 		}
-		conn, err := grpc.NewClient(u.addr,
-			grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithConnectParams(grpc.ConnectParams{
-				Backoff:           backoff.DefaultConfig,
-				MinConnectTimeout: g.cfg.DialTimeout.D(),
-			}),
-		)
+		// No token: the caller's Authorization header is forwarded instead. Every call
+		// gets the RequestTimeout deadline.
+		conn, err := grpcx.Dial(u.addr, grpcx.ClientConfig{Timeout: g.cfg.RequestTimeout})
 		if err != nil {
-			return fmt.Errorf("connect to %s at %s: %w", u.key, u.addr, err)
+			return fmt.Errorf("connect to %s: %w", u.key, err)
 		}
 		g.conns = append(g.conns, conn)
 		for _, register := range registrations[u.key] {
@@ -191,23 +199,6 @@ func (g *Gateway) closeConns() {
 	g.conns = nil
 }
 
-func (g *Gateway) serveReady(w http.ResponseWriter, _ *http.Request) {
-	if !g.ready.Load() {
-		writeText(w, http.StatusServiceUnavailable, "not ready")
-		return
-	}
-	writeText(w, http.StatusOK, "ready")
-}
-
-// withTimeout bounds every forwarded call by RequestTimeout.
-func (g *Gateway) withTimeout(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), g.cfg.RequestTimeout.D())
-		defer cancel()
-		next.ServeHTTP(w, r.WithContext(ctx))
-	})
-}
-
 // instrument counts and times every request, labelled by route template.
 func (g *Gateway) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -231,10 +222,4 @@ func (g *Gateway) instrument(next http.Handler) http.Handler {
 func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(openapi.JSON) // the client may be gone; nothing to do
-}
-
-func writeText(w http.ResponseWriter, code int, s string) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.WriteHeader(code)
-	_, _ = w.Write([]byte(s + "\n")) // the client may be gone; nothing to do
 }

@@ -27,6 +27,8 @@ import (
 const (
 	tenantA   = "0123456789abcdef0123456789abcdef"
 	timelineA = "fedcba9876543210fedcba9876543210"
+	// slowTimeline's GetTimeline never answers before the deadline.
+	slowTimeline = "51015101510151015101510151015101"
 )
 
 // fakeManagement is an in-process ManagementService: GetTenant answers with the error
@@ -87,6 +89,17 @@ func (f *fakeManagement) CreateTimeline(ctx context.Context, req *pageservicev1.
 	return &pageservicev1.CreateTimelineResponse{Timeline: &pageservicev1.TimelineInfo{
 		TenantId: req.GetTenantId(), TimelineId: req.GetNewTimelineId(), LastRecordLsn: "0/16B9188", State: "Active", PgVersion: 15,
 	}}, nil
+}
+
+// GetTimeline of slowTimeline blocks until the call's deadline passes (for the request
+// timeout test); other timelines are Unimplemented.
+func (f *fakeManagement) GetTimeline(ctx context.Context, req *pageservicev1.GetTimelineRequest) (*pageservicev1.GetTimelineResponse, error) {
+	f.record(ctx)
+	if req.GetTimelineId() != slowTimeline {
+		return nil, status.Error(codes.Unimplemented, "not implemented by the fake")
+	}
+	<-ctx.Done()
+	return nil, status.FromContextError(ctx.Err()).Err()
 }
 
 func (f *fakeManagement) AttachTenant(ctx context.Context, _ *pageservicev1.AttachTenantRequest) (*pageservicev1.AttachTenantResponse, error) {

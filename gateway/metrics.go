@@ -7,23 +7,25 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/stratadb/strata/libs/platform/metrics"
 )
 
-// metrics are the gateway's Prometheus metrics. Labels are bounded: route is the REST path
+// gatewayMetrics are the gateway's Prometheus metrics. Labels are bounded: route is the REST path
 // template ("/v1/tenant/{tenant_id}"), or "unmatched" for requests that match no route.
-type metrics struct {
+type gatewayMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 }
 
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
-	m := &metrics{
+func newMetrics(reg prometheus.Registerer) (*gatewayMetrics, error) {
+	m := &gatewayMetrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "strata_gateway_requests_total",
+			Name: metrics.Name("gateway", "requests", "total"),
 			Help: "REST requests answered, by route template, method and HTTP status.",
 		}, []string{"route", "method", "code"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "strata_gateway_request_duration_seconds",
+			Name:    metrics.Name("gateway", "request_duration", "seconds"),
 			Help:    "Time to answer a REST request, by route template and method.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 10),
 		}, []string{"route", "method"}),
@@ -82,7 +84,7 @@ func (s *statusRecorder) Flush() {
 // Unwrap exposes the underlying writer to http.ResponseController.
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
-func (m *metrics) observe(route, method string, code int, elapsed time.Duration) {
+func (m *gatewayMetrics) observe(route, method string, code int, elapsed time.Duration) {
 	m.requests.WithLabelValues(route, method, strconv.Itoa(code)).Inc()
 	m.duration.WithLabelValues(route, method).Observe(elapsed.Seconds())
 }

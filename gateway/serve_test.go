@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"flag"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/stratadb/strata/libs/platform/config"
 	"github.com/stratadb/strata/proto/openapi"
 )
 
@@ -45,7 +47,7 @@ func TestServedEndpoints(t *testing.T) {
 		wantCode int
 		wantIn   string
 	}{
-		{"healthz answers ok", "/healthz", 200, "ok"},
+		{"healthz answers alive", "/healthz", 200, `"alive"`},
 		{"metrics are in Prometheus text format", "/metrics", 200, "strata_gateway_requests_total"},
 		{"the OpenAPI document is served at /openapi.json", "/openapi.json", 200, `"/v1/tenant/{tenant_id}/timeline"`},
 		{"the OpenAPI document is served at /v1/openapi", "/v1/openapi", 200, `"swagger"`},
@@ -105,10 +107,16 @@ func TestLifecycleServesUntilStopped(t *testing.T) {
 	if err := gw.Start(ctx); err != nil {
 		t.Fatalf("Start: %v", err)
 	}
+	base := "http://" + gw.Addr()
+	rec := httptest.NewRecorder()
+	gw.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("readyz before Run = %d, want 503", rec.Code)
+	}
+	decodeMsg(t, rec.Body.String())
 	runErr := make(chan error, 1)
 	go func() { runErr <- gw.Run(ctx) }()
 
-	base := "http://" + gw.Addr()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		r := do(t, "GET", base+"/readyz", "", nil)
@@ -155,4 +163,23 @@ func TestConfigValidateReportsEveryProblem(t *testing.T) {
 	if err := valid.Validate(); err != nil {
 		t.Errorf("a valid config fails Validate: %v", err)
 	}
+}
+
+func TestRequestTimeoutIsGatewayTimeout(t *testing.T) {
+	up := startFakeUpstream(t)
+	cfg := testConfig(t, up.addr)
+	cfg.RequestTimeout = config.Duration(50 * time.Millisecond)
+	gw, err := New(cfg, Deps{})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	srv := httptest.NewServer(gw.Handler())
+	defer srv.Close()
+	defer gw.closeConns()
+	// The fake's GetTimeline blocks until its deadline passes.
+	r := do(t, "GET", srv.URL+"/v1/tenant/"+tenantA+"/timeline/"+slowTimeline, "", nil)
+	if r.code != http.StatusGatewayTimeout {
+		t.Fatalf("status %d, want 504 (body %s)", r.code, r.body)
+	}
+	decodeMsg(t, r.body)
 }
