@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/stratadb/strata/libs/engine/key"
 	"github.com/stratadb/strata/libs/engine/lsn"
@@ -56,18 +57,20 @@ type Layer struct {
 	mu     sync.RWMutex
 	end    lsn.LSN
 	frozen bool
-	index  map[key.Key][]slot
+	index  map[key.Key]int32 // position in versions
+	keys   []key.Key         // keys[i] owns versions[i]
+	vers   [][]slot          // per key, sorted by LSN ascending
 	chunks [][]byte
 	cur    int // index of the chunk small values go to; -1 if none
-	size   int64
-	slots  int64
-	maxLSN lsn.LSN
-	sorted []key.Key // set by Freeze
+	size   atomic.Int64
+	slots  atomic.Int64
+	maxLSN atomic.Uint64
+	sorted []int32 // key positions in key order; set by Freeze
 }
 
 // New returns an open layer starting at start (inclusive).
 func New(start lsn.LSN) *Layer {
-	return &Layer{start: start, end: lsn.Max, index: make(map[key.Key][]slot), cur: -1}
+	return &Layer{start: start, end: lsn.Max, index: make(map[key.Key]int32), cur: -1}
 }
 
 // Start returns the first LSN the layer covers.
@@ -88,11 +91,7 @@ func (l *Layer) Frozen() bool {
 }
 
 // Size returns the bytes of value data held (including replaced versions).
-func (l *Layer) Size() int64 {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	return l.size
-}
+func (l *Layer) Size() int64 { return l.size.Load() }
 
 // MemoryUsage estimates the layer's heap use: arena chunks plus bookkeeping.
 func (l *Layer) MemoryUsage() int64 {
@@ -102,22 +101,14 @@ func (l *Layer) MemoryUsage() int64 {
 	for _, c := range l.chunks {
 		arena += int64(cap(c))
 	}
-	return arena + l.slots*slotOverhead + int64(len(l.index))*keyOverhead
+	return arena + l.slots.Load()*slotOverhead + int64(len(l.index))*keyOverhead
 }
 
 // Empty reports whether the layer holds no versions.
-func (l *Layer) Empty() bool {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	return l.slots == 0
-}
+func (l *Layer) Empty() bool { return l.slots.Load() == 0 }
 
 // MaxLSN returns the highest LSN put into the layer (Invalid if empty).
-func (l *Layer) MaxLSN() lsn.LSN {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	return l.maxLSN
-}
+func (l *Layer) MaxLSN() lsn.LSN { return lsn.LSN(l.maxLSN.Load()) }
 
 // Put stores v as the version of k at at, copying v.Data. A second put of the
 // same (k, at) replaces the first. at must lie in [Start, End).
@@ -138,13 +129,19 @@ func (l *Layer) Put(k key.Key, at lsn.LSN, v value.Value) error {
 	}
 	s := l.store(v.Data)
 	s.at, s.kind, s.willInit = at, v.Kind, v.WillInit || v.Kind == value.KindImage
-	vs, ok := l.index[k]
-	switch {
-	case !ok || len(vs) == 0 || vs[len(vs)-1].at < at:
-		vs = append(vs, s)
-		l.slots++
-	default:
-		i, found := slices.BinarySearchFunc(vs, at, func(x slot, t lsn.LSN) int {
+	i, ok := l.index[k]
+	if !ok {
+		i = int32(len(l.keys))
+		l.index[k] = i
+		l.keys = append(l.keys, k)
+		l.vers = append(l.vers, nil)
+	}
+	vs := l.vers[i]
+	if n := len(vs); n == 0 || vs[n-1].at < at {
+		l.vers[i] = append(vs, s)
+		l.slots.Add(1)
+	} else {
+		j, found := slices.BinarySearchFunc(vs, at, func(x slot, t lsn.LSN) int {
 			switch {
 			case x.at < t:
 				return -1
@@ -154,15 +151,14 @@ func (l *Layer) Put(k key.Key, at lsn.LSN, v value.Value) error {
 			return 0
 		})
 		if found {
-			vs[i] = s
+			vs[j] = s
 		} else {
-			vs = slices.Insert(vs, i, s)
-			l.slots++
+			l.vers[i] = slices.Insert(vs, j, s)
+			l.slots.Add(1)
 		}
 	}
-	l.index[k] = vs
-	if at > l.maxLSN {
-		l.maxLSN = at
+	if uint64(at) > l.maxLSN.Load() {
+		l.maxLSN.Store(uint64(at))
 	}
 	return nil
 }
@@ -171,7 +167,7 @@ func (l *Layer) Put(k key.Key, at lsn.LSN, v value.Value) error {
 // move, so slices into them stay valid.
 func (l *Layer) store(b []byte) slot {
 	n := len(b)
-	l.size += int64(n)
+	l.size.Add(int64(n))
 	if n > chunkSize/4 {
 		l.chunks = append(l.chunks, slices.Clone(b))
 		return slot{chunk: uint32(len(l.chunks) - 1), n: uint32(n)}
@@ -199,15 +195,15 @@ func (l *Layer) Freeze(end lsn.LSN) error {
 	if l.frozen {
 		return fmt.Errorf("freeze in-memory layer at %s: already frozen at %s", end, l.end)
 	}
-	if end <= l.start || (l.slots > 0 && end <= l.maxLSN) {
-		return fmt.Errorf("freeze in-memory layer [%s, ...) at %s: end must be above %s", l.start, end, l.maxLSN)
+	if end <= l.start || (l.slots.Load() > 0 && end <= l.MaxLSN()) {
+		return fmt.Errorf("freeze in-memory layer [%s, ...) at %s: end must be above %s", l.start, end, l.MaxLSN())
 	}
 	l.end, l.frozen = end, true
-	l.sorted = make([]key.Key, 0, len(l.index))
-	for k := range l.index {
-		l.sorted = append(l.sorted, k)
+	l.sorted = make([]int32, len(l.keys))
+	for i := range l.sorted {
+		l.sorted[i] = int32(i)
 	}
-	slices.SortFunc(l.sorted, key.Key.Compare)
+	slices.SortFunc(l.sorted, func(a, b int32) int { return l.keys[a].Compare(l.keys[b]) })
 	return nil
 }
 
@@ -216,7 +212,11 @@ func (l *Layer) Freeze(end lsn.LSN) error {
 func (l *Layer) Versions(k key.Key, from, to lsn.LSN, fn func(at lsn.LSN, v value.Value) bool) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	vs := l.index[k]
+	p, ok := l.index[k]
+	if !ok {
+		return
+	}
+	vs := l.vers[p]
 	for i := len(vs) - 1; i >= 0; i-- {
 		s := vs[i]
 		if s.at >= to {
@@ -237,8 +237,9 @@ func (l *Layer) Iterate(fn func(k key.Key, at lsn.LSN, v value.Value) error) err
 	if !l.frozen {
 		return errors.New("iterate in-memory layer: not frozen")
 	}
-	for _, k := range l.sorted {
-		for _, s := range l.index[k] {
+	for _, p := range l.sorted {
+		k := l.keys[p]
+		for _, s := range l.vers[p] {
 			if err := fn(k, s.at, l.value(s)); err != nil {
 				return err
 			}
@@ -255,7 +256,7 @@ func (l *Layer) KeyRange() key.Range {
 	if len(l.sorted) == 0 {
 		return key.Range{}
 	}
-	return key.Range{Start: l.sorted[0], End: l.sorted[len(l.sorted)-1].Next()}
+	return key.Range{Start: l.keys[l.sorted[0]], End: l.keys[l.sorted[len(l.sorted)-1]].Next()}
 }
 
 // String names the layer for errors and events: inmem-<start>-<end>.

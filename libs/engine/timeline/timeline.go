@@ -131,6 +131,7 @@ type Timeline struct {
 	lastFreezeTime time.Time
 	state          State
 	brokenReason   string
+	stateFast      atomic.Uint32 // mirrors state for lock-free checks
 	loopState      flushLoopState
 	loopDone       chan struct{}
 	flushed        chan struct{} // closed and replaced after every flush attempt
@@ -139,6 +140,7 @@ type Timeline struct {
 	lsnMu      sync.Mutex
 	lastRecord lsn.LSN
 	prevRecord lsn.LSN
+	lastFast   atomic.Uint64 // mirrors lastRecord for lock-free reads
 	advanced   chan struct{} // closed on advance; nil when nobody waits
 
 	diskConsistent   atomic.Uint64
@@ -179,6 +181,7 @@ func newTimeline(fs vfs.FS, dir string, tid id.ID, m metadata.Metadata, ancestor
 		loopDone:  make(chan struct{}),
 	}
 	t.lastRecord = m.DiskConsistentLSN
+	t.lastFast.Store(uint64(m.DiskConsistentLSN))
 	t.prevRecord = m.PrevRecordLSN
 	t.nextOpenAt = m.DiskConsistentLSN + 1
 	if !m.DiskConsistentLSN.IsValid() && m.InitDBLSN.IsValid() {
@@ -212,11 +215,7 @@ func (t *Timeline) InitDBLSN() lsn.LSN { return t.initdbLSN }
 func (t *Timeline) PGVersion() uint32 { return t.pgVersion }
 
 // LastRecordLSN returns the end of the last ingested record.
-func (t *Timeline) LastRecordLSN() lsn.LSN {
-	t.lsnMu.Lock()
-	defer t.lsnMu.Unlock()
-	return t.lastRecord
-}
+func (t *Timeline) LastRecordLSN() lsn.LSN { return lsn.LSN(t.lastFast.Load()) }
 
 // PrevRecordLSN returns the start of the last ingested record, if known.
 func (t *Timeline) PrevRecordLSN() lsn.LSN {
@@ -322,6 +321,7 @@ func (t *Timeline) SetState(s State) error {
 		return fmt.Errorf("timeline %s: cannot go from Active back to Loading", t.id)
 	}
 	t.state = s
+	t.stateFast.Store(uint32(s))
 	return nil
 }
 
@@ -333,12 +333,16 @@ func (t *Timeline) SetBroken(reason string, err error) {
 		return
 	}
 	t.state, t.brokenReason = Broken, reason
+	t.stateFast.Store(uint32(Broken))
 	t.mu.Unlock()
 	t.deps.Events.TimelineBroken(TimelineBrokenInfo{Tenant: t.deps.Tenant, Timeline: t.id, Reason: reason, Err: err})
 	t.signalFlushed()
 }
 
 func (t *Timeline) checkReadable() error {
+	if State(t.stateFast.Load()) != Broken {
+		return nil
+	}
 	s, reason := t.State()
 	if s == Broken {
 		return fmt.Errorf("timeline %s: %w: %s", t.id, ErrBroken, reason)

@@ -92,6 +92,7 @@ func (w *Writer) FinishWrite(at lsn.LSN) error {
 	if at > t.lastRecord {
 		t.prevRecord = t.lastRecord
 		t.lastRecord = at
+		t.lastFast.Store(uint64(at))
 		if t.advanced != nil {
 			close(t.advanced)
 			t.advanced = nil
@@ -106,6 +107,9 @@ func (w *Writer) FinishWrite(at lsn.LSN) error {
 }
 
 func (t *Timeline) checkWritable() error {
+	if s := State(t.stateFast.Load()); s != Broken && s != Stopping {
+		return nil
+	}
 	s, reason := t.State()
 	switch s {
 	case Broken:
