@@ -5,12 +5,15 @@
 // lsn.Max and Put adds versions; Freeze fixes End and makes the layer
 // read-only, after which Iterate feeds the flush in (key, LSN) order.
 //
-// Memory: value bytes are copied into an arena of fixed-size chunks that never
-// move (values larger than a chunk get a chunk of their own), and each version
-// costs one small slot in a per-key slice. Size reports the arena bytes, which
-// the timeline compares with checkpoint_distance; the rest is a fixed
-// per-version overhead (MemoryUsage estimates both). Nothing is spilled to
-// disk: the layer is bounded by checkpoint_distance plus that overhead.
+// Memory: value bytes are copied into an arena of 1 MiB chunks that never
+// move (values above 256 KiB get a chunk of their own), and each version costs
+// one small slot in a per-key slice. Size reports the value bytes;
+// MemoryUsage estimates the whole heap use (arena, slots, per-key index) in
+// O(1); Footprint is the same with only the used part of the arena. The
+// timeline freezes the layer when its Footprint reaches checkpoint_distance,
+// so an open layer's heap use is bounded by checkpoint_distance plus the
+// unused tail of its chunks (under 1 MiB for the last one) and one batch.
+// Nothing is spilled to disk.
 //
 // Concurrency: one writer (Put, Freeze) and any number of readers (Versions)
 // may use a Layer at once. Iterate must only be called on a frozen layer.
@@ -64,6 +67,8 @@ type Layer struct {
 	cur    int // index of the chunk small values go to; -1 if none
 	size   atomic.Int64
 	slots  atomic.Int64
+	nkeys  atomic.Int64
+	arena  atomic.Int64 // bytes of chunk capacity allocated
 	maxLSN atomic.Uint64
 	sorted []int32 // key positions in key order; set by Freeze
 }
@@ -93,15 +98,16 @@ func (l *Layer) Frozen() bool {
 // Size returns the bytes of value data held (including replaced versions).
 func (l *Layer) Size() int64 { return l.size.Load() }
 
-// MemoryUsage estimates the layer's heap use: arena chunks plus bookkeeping.
+// Footprint is MemoryUsage counting only the arena bytes in use: what the
+// timeline compares with checkpoint_distance. The heap use exceeds it by at
+// most the unused tail of the arena's chunks.
+func (l *Layer) Footprint() int64 {
+	return l.size.Load() + l.slots.Load()*slotOverhead + l.nkeys.Load()*keyOverhead
+}
+
+// MemoryUsage estimates the layer's heap use in O(1).
 func (l *Layer) MemoryUsage() int64 {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	var arena int64
-	for _, c := range l.chunks {
-		arena += int64(cap(c))
-	}
-	return arena + l.slots.Load()*slotOverhead + int64(len(l.index))*keyOverhead
+	return l.arena.Load() + l.slots.Load()*slotOverhead + l.nkeys.Load()*keyOverhead
 }
 
 // Empty reports whether the layer holds no versions.
@@ -135,6 +141,7 @@ func (l *Layer) Put(k key.Key, at lsn.LSN, v value.Value) error {
 		l.index[k] = i
 		l.keys = append(l.keys, k)
 		l.vers = append(l.vers, nil)
+		l.nkeys.Add(1)
 	}
 	vs := l.vers[i]
 	if n := len(vs); n == 0 || vs[n-1].at < at {
@@ -170,10 +177,12 @@ func (l *Layer) store(b []byte) slot {
 	l.size.Add(int64(n))
 	if n > chunkSize/4 {
 		l.chunks = append(l.chunks, slices.Clone(b))
+		l.arena.Add(int64(n))
 		return slot{chunk: uint32(len(l.chunks) - 1), n: uint32(n)}
 	}
 	if l.cur < 0 || len(l.chunks[l.cur])+n > chunkSize {
 		l.chunks = append(l.chunks, make([]byte, 0, chunkSize))
+		l.arena.Add(chunkSize)
 		l.cur = len(l.chunks) - 1
 	}
 	c := l.chunks[l.cur]

@@ -127,7 +127,7 @@ func (t *Timeline) shouldFreeze(last lsn.LSN) bool {
 	if t.open == nil || t.open.Empty() {
 		return false
 	}
-	return t.open.Size() >= t.opts.CheckpointDistance ||
+	return t.open.Footprint() >= t.opts.CheckpointDistance ||
 		int64(last-t.lastFreezeAt) >= t.opts.CheckpointDistance
 }
 
