@@ -120,3 +120,32 @@ func TestFinishedLayerSurvivesACrash(t *testing.T) {
 		t.Fatalf("layer differs after a crash: %d entries, want %d", len(all), len(es))
 	}
 }
+
+// TestReadErrorsAreNotCorruption: an I/O error while reading is reported as
+// itself, not as ErrCorrupt (it may be transient; corruption is not).
+func TestReadErrorsAreNotCorruption(t *testing.T) {
+	base := vfs.NewCrashFS()
+	must(t, vfs.MkdirAllDurable(base, "/l", 0o755))
+	rng := rand.New(rand.NewPCG(8, 9))
+	lsns := LSNRange{1, 100}
+	es := randomEntries(rng, KindDelta, lsns, 20)
+	d, err := writeWith(base, KindDelta, lsns, es)
+	must(t, err)
+	for step := 1; ; step++ {
+		fs := vfs.NewErrorFS(base, vfs.FailNth(step, vfs.OnOps(vfs.OpRead), true))
+		r, err := Open(fs, "/l", d.Name)
+		if err == nil {
+			_, err = readAll(r)
+			_ = r.Close()
+		}
+		if err == nil {
+			if step < 3 {
+				t.Fatalf("only %d reads", step-1)
+			}
+			return
+		}
+		if !errors.Is(err, vfs.ErrInjected) || errors.Is(err, ErrCorrupt) {
+			t.Fatalf("read %d failing: %v, want ErrInjected and not ErrCorrupt", step, err)
+		}
+	}
+}

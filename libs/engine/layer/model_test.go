@@ -243,6 +243,9 @@ func TestEveryFlippedByteIsDetected(t *testing.T) {
 		}
 		t.Logf("%s layer: %d bytes, %d entries", sub.name.Kind, len(sub.data), len(sub.es))
 		for pos := range sub.data {
+			if testing.Short() && pos%4 != 0 {
+				continue
+			}
 			// A single flipped bit, a different one at each position, and
 			// every bit of the byte at every 7th position.
 			masks := []byte{1 << (pos % 8)}

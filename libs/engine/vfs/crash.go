@@ -36,7 +36,8 @@ type CrashFS struct {
 type memNode struct {
 	dir     bool
 	data    []byte // file: current bytes
-	synced  []byte // file: durable bytes
+	synced  []byte // file: durable bytes; may share data's array (see shared)
+	shared  bool   // synced aliases the start of data's array: copy before overwriting it
 	kids    map[string]*memNode
 	durable map[string]*memNode // dir: entries as of the last SyncDir
 }
@@ -66,7 +67,7 @@ func cloneDurable(d *memNode) *memNode {
 			nc = cloneDurable(c)
 		} else {
 			b := append([]byte(nil), c.synced...)
-			nc = &memNode{data: b, synced: b}
+			nc = &memNode{data: b, synced: b[:len(b):len(b)], shared: true}
 		}
 		nd.kids[name] = nc
 		nd.durable[name] = nc
@@ -140,7 +141,8 @@ func (fs *CrashFS) Create(name string) (File, error) {
 	case ok && n.dir:
 		return nil, &os.PathError{Op: "create", Path: name, Err: fmt.Errorf("is a directory")}
 	case ok:
-		n.data = nil
+		n.data = nil // synced keeps the old array
+		n.shared = false
 	default:
 		n = &memNode{}
 		d.kids[base] = n
@@ -368,6 +370,11 @@ func (f *memFile) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	end := f.pos + int64(len(p))
+	if f.n.shared && f.pos < int64(len(f.n.synced)) {
+		// An overwrite of synced bytes: give synced its own copy first.
+		f.n.synced = append([]byte(nil), f.n.synced...)
+		f.n.shared = false
+	}
 	if end > int64(len(f.n.data)) {
 		if end > int64(cap(f.n.data)) {
 			grown := make([]byte, end, max(end, 2*int64(cap(f.n.data))))
@@ -388,7 +395,10 @@ func (f *memFile) Sync() error {
 	if err := f.check("sync", false); err != nil {
 		return err
 	}
-	f.n.synced = append(f.n.synced[:0:0], f.n.data...)
+	// Appends after this point never touch data[:len], so synced can share
+	// the array until an overwrite (see Write) or a truncate (a new array).
+	f.n.synced = f.n.data[:len(f.n.data):len(f.n.data)]
+	f.n.shared = true
 	return nil
 }
 

@@ -2,6 +2,7 @@ package vfs
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"reflect"
 	"testing"
@@ -210,5 +211,106 @@ func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestCrashFSOverwritesAfterSyncAreNotDurable(t *testing.T) {
+	fs := NewCrashFS()
+	f, err := fs.OpenReadWrite("/f")
+	must(t, err)
+	_, _ = f.Write([]byte("abcdef"))
+	must(t, f.Sync())
+	must(t, fs.SyncDir("/"))
+	_, _ = f.Write([]byte("gh")) // an append
+	f2, err := fs.OpenReadWrite("/f")
+	must(t, err)
+	_, _ = f2.Write([]byte("XY")) // an overwrite of synced bytes
+	c := fs.Crash()
+	if got := content(t, c, "/f"); got != "abcdef" {
+		t.Fatalf("after crash /f = %q, want the synced bytes", got)
+	}
+	if got := content(t, fs, "/f"); got != "XYcdefgh" {
+		t.Fatalf("live /f = %q", got)
+	}
+	// The crashed copy is writable and its own durable state is separate.
+	g, err := c.OpenReadWrite("/f")
+	must(t, err)
+	_, _ = g.Write([]byte("Z"))
+	if got := content(t, c.Crash(), "/f"); got != "abcdef" {
+		t.Fatalf("second crash /f = %q", got)
+	}
+}
+
+func TestCrashFSCrossDirectoryRenameNeedsBothDirectories(t *testing.T) {
+	fs := NewCrashFS()
+	mustDir(t, fs, "/a")
+	mustDir(t, fs, "/b")
+	writeFile(t, fs, "/a/f", "x", true)
+	must(t, fs.SyncDir("/a"))
+	must(t, fs.Rename("/a/f", "/b/f"))
+	must(t, fs.SyncDir("/b"))
+	c := fs.Crash()
+	if content(t, c, "/b/f") != "x" || content(t, c, "/a/f") != "x" {
+		t.Fatal("with only the target synced, the file is in both directories")
+	}
+	must(t, fs.SyncDir("/a"))
+	if got := content(t, fs.Crash(), "/a/f"); got != "<missing>" {
+		t.Fatalf("after syncing both, /a/f = %q", got)
+	}
+}
+
+func TestCrashFSIsSafeForConcurrentUse(t *testing.T) {
+	fs := NewCrashFS()
+	mustDir(t, fs, "/d")
+	done := make(chan error, 4)
+	for g := 0; g < 4; g++ {
+		go func() {
+			var err error
+			for i := 0; i < 50 && err == nil; i++ {
+				name := fmt.Sprintf("/d/%d-%d", g, i)
+				err = WriteFileAtomic(fs, name, []byte(name))
+				if err == nil {
+					_, err = fs.List("/d")
+				}
+				if err == nil && i%10 == 0 {
+					_ = fs.Crash()
+				}
+			}
+			done <- err
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		must(t, <-done)
+	}
+	names, err := fs.Crash().List("/d")
+	must(t, err)
+	if len(names) != 200 {
+		t.Fatalf("%d files survived, want 200", len(names))
+	}
+}
+
+func TestErrorFSInjectsIntoFileOperations(t *testing.T) {
+	for _, op := range []Op{OpWrite, OpSync, OpRead, OpClose, OpFileStat} {
+		t.Run("a failing "+op.String()+" reports ErrInjected", func(t *testing.T) {
+			fs := NewErrorFS(NewCrashFS(), FailNth(1, OnOps(op), false))
+			f, err := fs.OpenReadWrite("/f")
+			must(t, err)
+			var got error
+			switch op {
+			case OpWrite:
+				_, got = f.Write([]byte("x"))
+			case OpSync:
+				got = f.Sync()
+			case OpRead:
+				_, got = f.ReadAt(make([]byte, 1), 0)
+			case OpClose:
+				got = f.Close()
+			case OpFileStat:
+				_, got = f.Stat()
+			}
+			if !errors.Is(got, ErrInjected) {
+				t.Fatalf("error = %v, want ErrInjected", got)
+			}
+		})
 	}
 }
