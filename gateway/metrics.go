@@ -3,6 +3,7 @@ package gateway
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -46,8 +47,9 @@ type routeKey struct{}
 func recordRoute(next runtime.HandlerFunc) runtime.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
 		if p, ok := r.Context().Value(routeKey{}).(*string); ok {
-			if tmpl, ok := runtime.HTTPPathPattern(r.Context()); ok {
-				*p = tmpl
+			if pat, ok := runtime.HTTPPattern(r.Context()); ok {
+				// "/v1/tenant/{tenant_id=*}" → "/v1/tenant/{tenant_id}"
+				*p = strings.ReplaceAll(pat.String(), "=*}", "}")
 			}
 		}
 		next(w, r, params)

@@ -49,10 +49,11 @@ func TestServedEndpoints(t *testing.T) {
 	}{
 		{"healthz answers alive", "/healthz", 200, `"alive"`},
 		{"metrics are in Prometheus text format", "/metrics", 200, "strata_gateway_requests_total"},
+		{"requests are counted by route template", "/metrics", 200, `strata_gateway_requests_total{code="200",method="GET",route="/v1/tenant/{tenant_id}"} 1`},
 		{"the OpenAPI document is served at /openapi.json", "/openapi.json", 200, `"/v1/tenant/{tenant_id}/timeline"`},
 		{"the OpenAPI document is served at /v1/openapi", "/v1/openapi", 200, `"swagger"`},
 	}
-	do(t, "GET", base+"/v1/status", "", nil) // so that the request counter has a sample
+	do(t, "GET", base+"/v1/tenant/"+tenantA, "", nil) // so that the request counter has a sample
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := do(t, "GET", base+tt.path, "", nil)
