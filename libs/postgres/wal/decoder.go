@@ -2,7 +2,6 @@ package wal
 
 import (
 	"encoding/binary"
-	"errors"
 
 	"github.com/stratadb/strata/libs/engine/lsn"
 )
@@ -147,9 +146,8 @@ func (d *Decoder) Next() (*Record, error) {
 		return nil, d.err
 	}
 	rec, err := d.next()
-	var we *Error
-	if errors.As(err, &we) {
-		d.err = err
+	if err != nil && err != ErrNeedData && err != ErrEndOfWAL {
+		d.err = err // only *Error values come here
 	}
 	return rec, err
 }
