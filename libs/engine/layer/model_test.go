@@ -158,6 +158,31 @@ func TestRandomLayersReadBackAsWritten(t *testing.T) {
 				if !sameEntries(all, es) {
 					t.Fatalf("Iterate returned %d entries that differ from the %d written", len(all), len(es))
 				}
+				for i := 0; i < 20; i++ {
+					a, b := es[rng.IntN(len(es))].k, es[rng.IntN(len(es))].k
+					if i%3 == 0 {
+						a = a.Next()
+					}
+					if b.Less(a) {
+						a, b = b, a
+					}
+					kr := key.Range{Start: a, End: b}
+					var want, got []entry
+					for _, e := range es {
+						if kr.Contains(e.k) {
+							want = append(want, e)
+						}
+					}
+					err := r.IterateRange(kr, func(k key.Key, at lsn.LSN, v value.Value) bool {
+						v.Data = bytes.Clone(v.Data)
+						got = append(got, entry{k, at, v})
+						return true
+					})
+					must(t, err)
+					if !sameEntries(got, want) {
+						t.Fatalf("IterateRange(%s) returned %d entries, want %d", kr, len(got), len(want))
+					}
+				}
 				probe := []key.Key{key.Min, key.Max, key.RelBlock(key.RelTag{SpcNode: 1663, DbNode: 5, RelNode: 16385}, 7)}
 				for _, e := range es {
 					probe = append(probe, e.k, e.k.Next())

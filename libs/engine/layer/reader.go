@@ -317,11 +317,31 @@ const maxIterRegion = 4 << 20
 // during fn. Every block and blob read is checked, so a complete Iterate
 // verifies the whole file.
 func (r *Reader) Iterate(fn func(k key.Key, at lsn.LSN, v value.Value) bool) error {
+	return r.iterate(key.All, true, fn)
+}
+
+// IterateRange is Iterate restricted to the keys in keys.
+func (r *Reader) IterateRange(keys key.Range, fn func(k key.Key, at lsn.LSN, v value.Value) bool) error {
+	return r.iterate(keys, false, fn)
+}
+
+func (r *Reader) iterate(keys key.Range, all bool, fn func(k key.Key, at lsn.LSN, v value.Value) bool) error {
+	if keys.IsEmpty() && !all {
+		return nil
+	}
 	s := r.pool.Get().(*scratch)
 	defer r.pool.Put(s)
 	var region []byte
 	ek := s.ek[:r.ks]
-	for i := range r.leafOff {
+	first := 0
+	if !all {
+		// The first leaf that can hold keys.Start: the last one whose first
+		// entry is below (keys.Start, 0).
+		var target [key.Size]byte
+		keys.Start.PutBinary(target[:])
+		first = max(0, r.findLeaf(target[:]))
+	}
+	for i := first; i < len(r.leafOff); i++ {
 		l, err := r.loadLeaf(i, s)
 		if err != nil {
 			return r.wrap(err)
@@ -340,6 +360,12 @@ func (r *Reader) Iterate(fn func(k key.Key, at lsn.LSN, v value.Value) bool) err
 		for j := 0; j < l.count; j++ {
 			l.fullKey(j, ek)
 			k, _ := key.FromBinary(ek[:key.Size])
+			if !all && !keys.Contains(k) {
+				if k.Less(keys.Start) {
+					continue
+				}
+				return nil
+			}
 			at := r.name.LSNs.Start
 			if r.name.Kind == KindDelta {
 				at = lsn.LSN(binary.BigEndian.Uint64(ek[key.Size:]))
