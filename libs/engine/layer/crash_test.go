@@ -149,3 +149,34 @@ func TestReadErrorsAreNotCorruption(t *testing.T) {
 		}
 	}
 }
+
+func TestReaderIsSafeForConcurrentUse(t *testing.T) {
+	fs := vfs.NewCrashFS()
+	rng := rand.New(rand.NewPCG(10, 11))
+	lsns := LSNRange{1, 1000}
+	es := randomEntries(rng, KindDelta, lsns, 300)
+	d := writeEntries(t, fs, "/", KindDelta, key.All, lsns, es)
+	r, err := Open(fs, "/", d.Name)
+	must(t, err)
+	defer r.Close()
+	done := make(chan error, 4)
+	for g := 0; g < 4; g++ {
+		go func() {
+			for i := g; i < len(es); i += 4 {
+				got, err := readVersions(r, es[i].k, lsns, 0)
+				if err != nil {
+					done <- err
+					return
+				}
+				if !sameEntries(got, modelVersions(es, es[i].k, lsns)) {
+					done <- errors.New("wrong versions under concurrency")
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		must(t, <-done)
+	}
+}
