@@ -13,7 +13,7 @@ SERVICES := page-service:services/pageservice/cmd/page-service \
             gateway:gateway/cmd/gateway \
             stratactl:tools/cmd/stratactl
 
-.PHONY: build build-failpoints test proto proto-check tools clean
+.PHONY: build build-failpoints build-static test prereqs demo down proto proto-check tools clean
 
 ## build: every binary into bin/
 build:
@@ -27,9 +27,28 @@ build-failpoints:
 	@for s in $(SERVICES); do name=$${s%%:*}; dir=$${s#*:}; \
 	  go build -tags failpoints -o $(BIN)/failpoints/$$name ./$$dir || exit 1; done
 
-## test: the whole suite (unit + integration on real binaries)
-test:
-	go test -race -count=1 $(MODULE)/...
+## build-static: static binaries (CGO_ENABLED=0) for the FROM scratch image (bin/static/)
+build-static:
+	@mkdir -p $(BIN)/static
+	@for s in $(SERVICES); do name=$${s%%:*}; dir=$${s#*:}; \
+	  CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o $(BIN)/static/$$name ./$$dir || exit 1; done
+
+## prereqs: install missing apt packages (redis-server, postgresql-15, make, gcc); checks Go
+prereqs:
+	@.ci/install-prereqs
+
+## test: the whole suite (unit + integration on the real binaries of bin/ and bin/failpoints/)
+test: prereqs build build-failpoints
+	STRATA_BIN_DIR=$(BIN) STRATA_FAILPOINTS_BIN_DIR=$(BIN)/failpoints \
+	  go test -race -count=1 $(MODULE)/...
+
+## demo: the main job on the local stack (today: `stratactl up --dir .strata`, all services healthy)
+demo: prereqs build
+	$(BIN)/stratactl up --dir .strata
+
+## down: stop the local stack started by `make demo`
+down:
+	$(BIN)/stratactl down --dir .strata
 
 ## tools: protoc plugins (pinned by `tool` directives in tools/protoc/go.mod, a module kept out
 ## of go.work) and buf $(BUF_VERSION), installed into bin/tools.

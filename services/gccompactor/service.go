@@ -1,0 +1,91 @@
+// Package gccompactor is the gc-compactor service: it runs garbage
+// collection and compaction for tenants, off the page-service, one instance
+// per tenant at a time (fenced lease); it reads layers from object storage,
+// writes new ones, and asks page-service to apply the layer map edit. Its
+// admin API accepts only `gccompactor` tokens.
+//
+// The root package exports Config, New and Service; planners and workers
+// live under internal/. Until GC and compaction land it holds no tenant:
+// GetStatus reports that truthfully and the other RPCs answer Unimplemented.
+package gccompactor
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+
+	"github.com/stratadb/strata/libs/platform/admin"
+	"github.com/stratadb/strata/libs/platform/auth"
+	"github.com/stratadb/strata/libs/platform/grpcx"
+	"github.com/stratadb/strata/libs/platform/health"
+	"github.com/stratadb/strata/libs/platform/lifecycle"
+	"github.com/stratadb/strata/libs/platform/metrics"
+	gccompactorv1 "github.com/stratadb/strata/proto/gen/strata/gccompactor/v1"
+)
+
+// Name is the service's binary and log name.
+const Name = "gc-compactor"
+
+// Deps are the service's collaborators. Nil fields get defaults.
+type Deps struct {
+	Logger   *slog.Logger         // nil: slog.Default()
+	Registry *prometheus.Registry // nil: a new registry with Go and process collectors
+}
+
+// Service is a configured gc-compactor; Run serves until its context ends.
+type Service struct {
+	cfg    Config
+	log    *slog.Logger
+	health *health.Health
+	status *lifecycle.Status
+	admin  *admin.Server
+	grpc   *grpcx.Server
+}
+
+// New builds the service: gRPC server with auth, admin HTTP server, health.
+func New(cfg Config, deps Deps) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("gc-compactor config: %w", err)
+	}
+	log := deps.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	reg := deps.Registry
+	if reg == nil {
+		reg = metrics.NewRegistry()
+	}
+	authn, err := auth.New(cfg.Auth, checkPermission)
+	if err != nil {
+		return nil, fmt.Errorf("gc-compactor auth: %w", err)
+	}
+	s := &Service{cfg: cfg, log: log, health: health.New(), status: &lifecycle.Status{}}
+	s.health.AddCheck("components", s.status.Ready)
+	s.grpc = grpcx.NewServer(cfg.GRPC, grpcx.ServerDeps{
+		Logger:   log,
+		Registry: reg,
+		Unary:    []grpc.UnaryServerInterceptor{authn.Unary()},
+		Stream:   []grpc.StreamServerInterceptor{authn.Stream()},
+	})
+	gccompactorv1.RegisterGcCompactorServiceServer(s.grpc.GRPC(), &api{id: cfg.InstanceID})
+	s.health.Register(s.grpc.GRPC())
+	s.admin = admin.New(cfg.Admin, admin.Deps{Registry: reg, Health: s.health, Logger: log})
+	return s, nil
+}
+
+// Run starts the admin server and the gRPC server, serves until ctx ends,
+// then stops them in reverse order.
+func (s *Service) Run(ctx context.Context) error {
+	r := lifecycle.Runner{Logger: s.log, Status: s.status}
+	return r.Run(ctx, s.admin, s.grpc, s.health.Watcher(time.Second))
+}
+
+// GRPCAddr is the bound gRPC address once Run has started the server.
+func (s *Service) GRPCAddr() string { return s.grpc.Addr() }
+
+// AdminAddr is the bound admin HTTP address once Run has started the server.
+func (s *Service) AdminAddr() string { return s.admin.Addr() }

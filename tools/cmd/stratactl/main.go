@@ -1,0 +1,9 @@
+// Command stratactl runs a local Strata stack (up, down, status, token) and
+// hosts Strata's admin and inspection tools.
+package main
+
+import "github.com/stratadb/strata/tools/internal/ctl"
+
+func main() {
+	ctl.Main()
+}
