@@ -80,7 +80,18 @@ func (m *neonJSON) marshalMessage(msg proto.Message) ([]byte, error) {
 	if err := dec.Decode(&tree); err != nil {
 		return nil, fmt.Errorf("re-read protojson output: %w", err)
 	}
-	return json.Marshal(neonValue(msg.ProtoReflect().Descriptor(), tree))
+	return encode(neonValue(msg.ProtoReflect().Descriptor(), tree))
+}
+
+// encode is json.Marshal without HTML escaping ("<" stays "<", as in Neon's output).
+func encode(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // neonValue rewrites the protojson tree of one message of type md.
@@ -152,11 +163,11 @@ func (o orderedObject) MarshalJSON() ([]byte, error) {
 		if i > 0 {
 			buf.WriteByte(',')
 		}
-		k, err := json.Marshal(m.name)
+		k, err := encode(m.name)
 		if err != nil {
 			return nil, err
 		}
-		v, err := json.Marshal(m.value)
+		v, err := encode(m.value)
 		if err != nil {
 			return nil, fmt.Errorf("field %s: %w", m.name, err)
 		}

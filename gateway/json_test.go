@@ -28,6 +28,9 @@ func TestNeonJSON(t *testing.T) {
 			[]*pageservicev1.Failpoint{{Name: "a", Actions: "off"}},
 			`[{"name":"a","actions":"off"}]`},
 		{"an empty slice is an empty array", []*pageservicev1.Failpoint(nil), `[]`},
+		{"strings are not HTML-escaped",
+			&pageservicev1.Failpoint{Name: "<a&b>", Actions: "off"},
+			`{"name":"<a&b>","actions":"off"}`},
 		{"a bare string is a JSON string", "0/16B9188", `"0/16B9188"`},
 		{"nil is null", nil, `null`},
 	}

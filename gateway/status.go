@@ -76,7 +76,9 @@ func writeError(w http.ResponseWriter, code int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(errorBody{Msg: msg}) // the client may be gone; nothing to do
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(errorBody{Msg: msg}) // the client may be gone; nothing to do
 }
 
 // errorHandler is the runtime.ErrorHandlerFunc of the gateway mux: it renders the error
