@@ -125,15 +125,27 @@ func (w *writer) add(k key.Key, tag byte, data []byte, willInit bool) error {
 	}
 	off := w.off
 	c := crc32.Update(0, castagnoli, ek)
-	if tag != 0 {
-		w.small[0] = tag
-		c = crc32.Update(c, castagnoli, w.small[:1])
-		w.write(w.small[:1])
+	if len(w.buf)+size+crcSize <= cap(w.buf) {
+		// The common case: the blob goes into the buffer, and its checksum
+		// is computed there in one pass.
+		start := len(w.buf)
+		if tag != 0 {
+			w.buf = append(w.buf, tag)
+		}
+		w.buf = append(w.buf, data...)
+		w.buf = binary.LittleEndian.AppendUint32(w.buf, crc32.Update(c, castagnoli, w.buf[start:]))
+		w.off += int64(size) + crcSize
+	} else {
+		if tag != 0 {
+			w.small[0] = tag
+			c = crc32.Update(c, castagnoli, w.small[:1])
+			w.write(w.small[:1])
+		}
+		c = crc32.Update(c, castagnoli, data)
+		w.write(data)
+		binary.LittleEndian.PutUint32(w.small[:], c)
+		w.write(w.small[:])
 	}
-	c = crc32.Update(c, castagnoli, data)
-	w.write(data)
-	binary.LittleEndian.PutUint32(w.small[:], c)
-	w.write(w.small[:])
 	if w.err != nil {
 		return w.err
 	}
