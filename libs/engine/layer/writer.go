@@ -63,8 +63,8 @@ func newWriter(fs vfs.FS, dir, tmp string, kind Kind) (*writer, error) {
 	w.leaf = make([]byte, 0, maxLeafEntries*(w.ks+refSize))
 	w.block = make([]byte, 0, maxLeafSize(w.ks))
 	p := preamble(kind)
-	w.write(p[:])
-	return w, w.err
+	w.write(p[:]) // buffered: cannot fail
+	return w, nil
 }
 
 // write appends b to the file through the buffer; large writes bypass it.
