@@ -44,6 +44,9 @@ type Deps struct {
 	Registry prometheus.Gatherer
 	Health   *health.Health
 	Logger   *slog.Logger
+	// Auth, when set, wraps PUT /v1/failpoints and every route added with
+	// Handle (e.g. authn.HTTP(check)); /healthz, /readyz and /metrics stay open.
+	Auth func(http.Handler) http.Handler
 }
 
 // Server is the admin HTTP server.
@@ -53,6 +56,7 @@ type Server struct {
 	mux  *http.ServeMux
 	http *http.Server
 	ln   net.Listener
+	wrap func(http.Handler) http.Handler
 }
 
 // New builds the server with the standard routes; it listens on Start.
@@ -71,8 +75,12 @@ func New(cfg Config, deps Deps) *Server {
 	if deps.Registry != nil {
 		mux.Handle("GET /metrics", metrics.Handler(deps.Registry))
 	}
-	mux.Handle("PUT /v1/failpoints", failpoint.Handler())
-	s := &Server{cfg: cfg, log: log, mux: mux}
+	wrap := deps.Auth
+	if wrap == nil {
+		wrap = func(h http.Handler) http.Handler { return h }
+	}
+	mux.Handle("PUT /v1/failpoints", wrap(failpoint.Handler()))
+	s := &Server{cfg: cfg, log: log, mux: mux, wrap: wrap}
 	s.http = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -81,8 +89,12 @@ func New(cfg Config, deps Deps) *Server {
 	return s
 }
 
-// Handle adds a route (Go 1.22 pattern, e.g. "GET /v1/status"). Call before Start.
-func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+// Handle adds a route (Go 1.22 pattern, e.g. "PUT /v1/reload"), behind
+// Deps.Auth. Call before Start.
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, s.wrap(h)) }
+
+// HandlePublic adds a route that needs no token (e.g. "GET /v1/status").
+func (s *Server) HandlePublic(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
 // Addr returns the bound address after Start, else the configured one.
 func (s *Server) Addr() string {
