@@ -25,8 +25,8 @@ func sql(name string, stmts ...string) Step {
 // hash index growth through bucket splits, sequences, TOAST, CREATE DATABASE
 // with both strategies, DROP and TRUNCATE, subtransactions, a multixact,
 // two-phase commit, GIN/GiST/SP-GiST/BRIN indexes, a logical message and a
-// WAL switch. scale multiplies the row counts (1 keeps the WAL small: a few
-// tens of MB even with wal_consistency_checking=all). The cluster needs
+// WAL switch. scale multiplies the row counts; at 1 the WAL is about 20 MB,
+// and about 100 MB with wal_consistency_checking=all (mostly pgbench -i). The cluster needs
 // max_prepared_transactions > 0 (pgtest's default).
 func CoverageWorkload(scale int) []Step {
 	if scale < 1 {
@@ -37,34 +37,34 @@ func CoverageWorkload(scale int) []Step {
 		{Name: "pgbench", Run: func(t testing.TB, c *Cluster) {
 			t.Helper()
 			c.Pgbench(t, "-i", "-s", "1", "-q")
-			c.Pgbench(t, "-n", "-c", "2", "-j", "2", "-t", n(200))
+			c.Pgbench(t, "-n", "-c", "2", "-j", "2", "-t", n(50))
 		}},
 		sql("heap and btree",
 			"create table items (id int primary key, grp int, val text) with (fillfactor = 70)",
 			"create index items_grp on items (grp)",
-			"insert into items select g, g % 10, 'v' || g from generate_series(1, "+n(20000)+") g",
+			"insert into items select g, g % 10, 'v' || g from generate_series(1, "+n(3000)+") g",
 			"update items set val = val || 'x' where id % 5 = 0", // HOT (fillfactor leaves room)
 			"update items set grp = grp + 100 where id % 7 = 0",  // non-HOT (indexed column)
 			"delete from items where id % 3 = 0",
 			"vacuum items",
-			"delete from items where id > "+n(5000), // empties many leaf pages
+			"delete from items where id > "+n(700), // empties many leaf pages
 			"vacuum items", // btree page deletion
 			"vacuum (freeze) items",
-			"insert into items select g, 1, 'again' from generate_series("+n(30000)+", "+n(34000)+") g", // dedup in items_grp
+			"insert into items select g, 1, 'again' from generate_series("+n(5000)+", "+n(5600)+") g", // dedup in items_grp
 		),
 		sql("btree splits in both directions",
 			"create table splits (k int)",
 			"create index splits_k on splits (k)",
-			"insert into splits select g from generate_series(1, "+n(8000)+") g",
-			"insert into splits select -g from generate_series(1, "+n(8000)+") g",
+			"insert into splits select g from generate_series(1, "+n(2000)+") g",
+			"insert into splits select -g from generate_series(1, "+n(2000)+") g",
 		),
 		sql("hash index growth",
 			"create table hashed (v int)",
 			"create index hashed_v on hashed using hash (v)",
-			"insert into hashed select g from generate_series(1, "+n(30000)+") g",
+			"insert into hashed select g from generate_series(1, "+n(6000)+") g",
 			"delete from hashed where v % 2 = 0",
 			"vacuum hashed",
-			"insert into hashed select g from generate_series(1, "+n(2000)+") g",
+			"insert into hashed select g from generate_series(1, "+n(500)+") g",
 		),
 		sql("sequences",
 			"create sequence seq1 cache 1",
@@ -112,12 +112,12 @@ func CoverageWorkload(scale int) []Step {
 		),
 		sql("other index types",
 			"create table docs (id int, tags int[], pt point, body tsvector, r int4range)",
-			"insert into docs select g, array[g % 10, g % 7], point(g % 100, g / 100), to_tsvector('simple', 'w' || (g % 50)), int4range(g, g + 10) from generate_series(1, "+n(3000)+") g",
+			"insert into docs select g, array[g % 10, g % 7], point(g % 100, g / 100), to_tsvector('simple', 'w' || (g % 50)), int4range(g, g + 10) from generate_series(1, "+n(600)+") g",
 			"create index docs_gin on docs using gin (tags)",
 			"create index docs_gist on docs using gist (pt)",
 			"create index docs_spgist on docs using spgist (pt)",
 			"create index docs_brin on docs using brin (id) with (pages_per_range = 2)",
-			"insert into docs select g, array[g % 3], point(g % 30, 1), to_tsvector('simple', 'x'), int4range(g, g + 1) from generate_series(1, "+n(1000)+") g",
+			"insert into docs select g, array[g % 3], point(g % 30, 1), to_tsvector('simple', 'x'), int4range(g, g + 1) from generate_series(1, "+n(200)+") g",
 			"delete from docs where id % 2 = 0",
 			"vacuum docs",
 		),
