@@ -148,9 +148,10 @@ func heap2Status(op uint8) Status {
 	return redoIf(heapam.Heap2Supported)(op)
 }
 
-// gistStatus: ASSIGN_LSN is a no-op record without blocks; the rest are deltas.
+// gistStatus: PAGE_REUSE (a hot-standby conflict hint) and ASSIGN_LSN have
+// no block references; the rest are page deltas.
 func gistStatus(op uint8) Status {
-	if op == 0x70 {
+	if op == 0x20 || op == 0x70 {
 		return StatusNoPageEffect
 	}
 	return StatusUnsupported
