@@ -182,19 +182,21 @@ func (a *Authenticator) Stream() grpc.StreamServerInterceptor {
 		if err != nil {
 			return err
 		}
-		return handler(srv, &checkedStream{ServerStream: ss, ctx: WithClaims(ss.Context(), c), a: a, c: c, method: info.FullMethod})
+		return handler(srv, &checkedStream{ServerStream: ss, a: a, c: c, method: info.FullMethod})
 	}
 }
 
 type checkedStream struct {
 	grpc.ServerStream
-	ctx    context.Context
 	a      *Authenticator
 	c      *Claims
 	method string
 }
 
-func (s *checkedStream) Context() context.Context { return s.ctx }
+// Context derives from the wrapped stream's current context each time, so
+// that values added by outer interceptors after the first message (the
+// logger with tenant_id) stay visible.
+func (s *checkedStream) Context() context.Context { return WithClaims(s.ServerStream.Context(), s.c) }
 
 func (s *checkedStream) RecvMsg(m any) error {
 	if err := s.ServerStream.RecvMsg(m); err != nil {

@@ -30,9 +30,11 @@
 package failpoint
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // EnvVar is the environment variable InitFromEnv reads.
@@ -77,4 +79,34 @@ func Parse(s string) ([]Config, error) {
 		out = append(out, Config{Name: name, Actions: actions})
 	}
 	return out, nil
+}
+
+// Error returns an error naming the failpoint and its return value when
+// name fires, nil otherwise: `if err := failpoint.Error("x"); err != nil { return err }`.
+func Error(name string) error {
+	if v, ok := Eval(name); ok {
+		return fmt.Errorf("failpoint %s: %v", name, v)
+	}
+	return nil
+}
+
+// Sleep is a Neon-style sleep failpoint: when name fires with return(ms)
+// it waits that many milliseconds or until ctx ends (returning ctx's cause).
+func Sleep(ctx context.Context, name string) error {
+	v, ok := Eval(name)
+	if !ok {
+		return nil
+	}
+	ms, isInt := v.(int)
+	if !isInt || ms <= 0 {
+		return nil
+	}
+	t := time.NewTimer(time.Duration(ms) * time.Millisecond)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-t.C:
+		return nil
+	}
 }

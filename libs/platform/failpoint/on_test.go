@@ -3,6 +3,7 @@
 package failpoint
 
 import (
+	"context"
 	"net/http"
 	"testing"
 	"time"
@@ -111,5 +112,26 @@ func TestHTTP(t *testing.T) {
 		if code, body := put(t, bad); code != http.StatusBadRequest || body[:7] != `{"msg":` {
 			t.Fatalf("%s: got %d %s", bad, code, body)
 		}
+	}
+}
+
+func TestErrorAndSleepHelpers(t *testing.T) {
+	defer Disable("fp-err")
+	if err := Error("fp-err"); err != nil {
+		t.Fatalf("unset failpoint: %v", err)
+	}
+	_ = Enable("fp-err", `return("disk full")`)
+	if err := Error("fp-err"); err == nil || err.Error() != "failpoint fp-err: disk full" {
+		t.Fatalf("Error = %v", err)
+	}
+	_ = Enable("fp-err", "return(600000)")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := Sleep(ctx, "fp-err"); err == nil {
+		t.Fatal("Sleep ignored cancellation")
+	}
+	_ = Enable("fp-err", "return(1)")
+	if err := Sleep(context.Background(), "fp-err"); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -96,6 +97,21 @@ var testDesc = grpc.ServiceDesc{
 			return in(ctx, req, &grpc.UnaryServerInfo{Server: srv, FullMethod: "/grpcxtest.T/Echo"}, h)
 		},
 	}},
+	Streams: []grpc.StreamDesc{{
+		StreamName:    "Watch",
+		ServerStreams: true,
+		Handler: func(srv any, stream grpc.ServerStream) error {
+			req := dynamicpb.NewMessage(reqDesc)
+			if err := stream.RecvMsg(req); err != nil {
+				return err
+			}
+			if req.Get(reqDesc.Fields().ByName("note")).String() == "panic" {
+				panic("stream boom")
+			}
+			logging.From(stream.Context()).Info("stream handler ran")
+			return stream.SendMsg(newReq("", nil, "streamed"))
+		},
+	}},
 }
 
 type syncBuf struct {
@@ -182,6 +198,32 @@ func TestServerAndClient(t *testing.T) {
 		_, err := call(t, plain, ctx, newReq("", nil, strings.Repeat("x", 8192)))
 		if status.Code(err) != codes.ResourceExhausted {
 			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("a server stream logs its ids and turns panics into codes.Internal", func(t *testing.T) {
+		watch := func(note string) (string, error) {
+			cs, err := conn.NewStream(ctx, &testDesc.Streams[0], "/grpcxtest.T/Watch")
+			if err != nil {
+				return "", err
+			}
+			if err := cs.SendMsg(newReq("stream-tenant", nil, note)); err != nil {
+				return "", err
+			}
+			_ = cs.CloseSend()
+			resp := dynamicpb.NewMessage(reqDesc)
+			if err := cs.RecvMsg(resp); err != nil {
+				return "", err
+			}
+			return resp.Get(reqDesc.Fields().ByName("note")).String(), nil
+		}
+		if got, err := watch(""); err != nil || got != "streamed" {
+			t.Fatalf("watch = %q %v", got, err)
+		}
+		if _, err := watch("panic"); status.Code(err) != codes.Internal {
+			t.Fatalf("panic: %v", err)
+		}
+		if out := logs.String(); !regexp.MustCompile(`msg="stream handler ran" .*tenant_id=stream-tenant`).MatchString(out) {
+			t.Fatalf("stream logs lack the tenant:\n%s", out)
 		}
 	})
 	t.Run("logs carry tenant and timeline ids and never the token", func(t *testing.T) {

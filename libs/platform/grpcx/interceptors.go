@@ -154,27 +154,29 @@ func streamLogging(log *slog.Logger) grpc.StreamServerInterceptor {
 	}
 }
 
-func panicError(ctx context.Context, log *slog.Logger, method string, p any) error {
-	logging.From(ctx).Error("rpc panicked", "method", method, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+// panicError logs a recovered panic with the RPC's logger (which carries the
+// method and ids) and returns codes.Internal.
+func panicError(ctx context.Context, p any) error {
+	logging.From(ctx).Error("rpc panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 	return status.Error(codes.Internal, "internal error")
 }
 
-func unaryRecovery(log *slog.Logger) grpc.UnaryServerInterceptor {
+func unaryRecovery() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
 		defer func() {
 			if p := recover(); p != nil {
-				resp, err = nil, panicError(ctx, log, info.FullMethod, p)
+				resp, err = nil, panicError(ctx, p)
 			}
 		}()
 		return handler(ctx, req)
 	}
 }
 
-func streamRecovery(log *slog.Logger) grpc.StreamServerInterceptor {
+func streamRecovery() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
 		defer func() {
 			if p := recover(); p != nil {
-				err = panicError(ss.Context(), log, info.FullMethod, p)
+				err = panicError(ss.Context(), p)
 			}
 		}()
 		return handler(srv, ss)

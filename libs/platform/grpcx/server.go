@@ -29,6 +29,7 @@ package grpcx
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -120,8 +121,8 @@ func NewServer(cfg ServerConfig, deps ServerDeps) *Server {
 		kaTimeout = 20 * time.Second
 	}
 	m := newServerMetrics(deps.Registry)
-	unary := []grpc.UnaryServerInterceptor{unaryLogging(log), m.unary(), unaryRecovery(log), unaryDeadline(timeout)}
-	stream := []grpc.StreamServerInterceptor{streamLogging(log), m.stream(), streamRecovery(log)}
+	unary := []grpc.UnaryServerInterceptor{unaryLogging(log), m.unary(), unaryRecovery(), unaryDeadline(timeout)}
+	stream := []grpc.StreamServerInterceptor{streamLogging(log), m.stream(), streamRecovery()}
 	opts := []grpc.ServerOption{
 		grpc.ChainUnaryInterceptor(append(unary, deps.Unary...)...),
 		grpc.ChainStreamInterceptor(append(stream, deps.Stream...)...),
@@ -169,7 +170,8 @@ func (s *Server) Start(ctx context.Context) error {
 
 // Run serves until Stop.
 func (s *Server) Run(context.Context) error {
-	if err := s.srv.Serve(s.ln); err != nil {
+	// ErrServerStopped: Stop came before Serve started, a normal stop.
+	if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 		return fmt.Errorf("grpc serve: %w", err)
 	}
 	return nil
