@@ -21,7 +21,14 @@ type management struct {
 	tenants *tenant.Registry
 }
 
+// FailpointGetStatus fails GetStatus while set (failpoints build): the
+// simplest way to see a runtime failpoint change from outside.
+const FailpointGetStatus = "page-service-get-status"
+
 func (m *management) GetStatus(context.Context, *pagev1.GetStatusRequest) (*pagev1.GetStatusResponse, error) {
+	if v, ok := failpoint.Eval(FailpointGetStatus); ok {
+		return nil, toStatus(fmt.Errorf("failpoint %s: %v: %w", FailpointGetStatus, v, ErrFailpoint))
+	}
 	return &pagev1.GetStatusResponse{Id: m.nodeID}, nil
 }
 

@@ -19,6 +19,8 @@ var (
 	ErrTenantNotFound = errors.New("tenant not found")
 	// ErrInvalidArgument: the request is malformed.
 	ErrInvalidArgument = errors.New("invalid argument")
+	// ErrFailpoint: an injected failure (failpoints build only).
+	ErrFailpoint = errors.New("injected failure")
 )
 
 func errNotImplemented(what string) error { return fmt.Errorf("%s: %w", what, ErrNotImplemented) }
@@ -40,6 +42,8 @@ func toStatus(err error) error {
 		code = codes.NotFound
 	case errors.Is(err, ErrInvalidArgument), errors.Is(err, failpoint.ErrNotCompiled):
 		code = codes.InvalidArgument
+	case errors.Is(err, ErrFailpoint):
+		code = codes.Unavailable
 	case errors.Is(err, context.Canceled):
 		code = codes.Canceled
 	case errors.Is(err, context.DeadlineExceeded):

@@ -115,6 +115,10 @@ func Start(tb testing.TB, opts Options) *Stack {
 	}
 	s.State = st
 	recordSecret(st.AdminToken)
+	// The service-to-service tokens stratactl handed to the processes.
+	for _, c := range st.Components {
+		recordEnvSecrets(c.Process.PID)
+	}
 	if b, err := os.ReadFile(st.Keys.PrivateKey); err == nil {
 		recordSecret(string(bytes.TrimSpace(b)))
 	}
@@ -163,12 +167,6 @@ func (s *Stack) Down(tb testing.TB) {
 }
 
 func (s *Stack) cleanup() {
-	if s.State != nil {
-		// Record the service-to-service tokens before the processes go.
-		for _, c := range s.Components {
-			recordEnvSecrets(c.Process.PID)
-		}
-	}
 	if out, err := s.run(nil, "down", "--dir", s.Dir); err != nil {
 		s.tb.Errorf("stratactl down: %v\n%s", err, out)
 	}

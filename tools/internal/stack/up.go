@@ -47,7 +47,7 @@ type Options struct {
 
 // Up starts a stack in opts.Dir and returns once every component is ready,
 // after writing stack.json. On failure it stops whatever it started.
-func Up(ctx context.Context, opts Options) (st *State, err error) {
+func Up(ctx context.Context, opts Options) (*State, error) {
 	began := time.Now()
 	log := opts.Logger
 	if log == nil {
@@ -81,9 +81,10 @@ func Up(ctx context.Context, opts Options) (st *State, err error) {
 	if err != nil {
 		return nil, err
 	}
-	st = &State{Dir: dir, Keys: Keys{PrivateKey: l.PrivateKey(), PublicKey: l.PublicKey()}, AdminToken: admin}
+	st := &State{Dir: dir, Keys: Keys{PrivateKey: l.PrivateKey(), PublicKey: l.PublicKey()}, AdminToken: admin}
+	ok := false
 	defer func() {
-		if err != nil {
+		if !ok {
 			// Stop what was started; the start error is what matters.
 			_ = stopAll(context.WithoutCancel(ctx), st, 5*time.Second)
 			_ = st.Save()
@@ -148,6 +149,7 @@ func Up(ctx context.Context, opts Options) (st *State, err error) {
 	if err := st.Save(); err != nil {
 		return nil, err
 	}
+	ok = true
 	return st, nil
 }
 
