@@ -10,9 +10,16 @@ require (
 )
 
 require (
+	github.com/klauspost/compress v1.20.4 // indirect
+	github.com/pierrec/lz4/v4 v4.1.33 // indirect
+)
+
+require (
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
 	github.com/spf13/pflag v1.0.9 // indirect
+	github.com/stratadb/strata/libs/engine v0.0.0
+	github.com/stratadb/strata/libs/postgres v0.0.0
 	github.com/yuin/gopher-lua v1.1.1 // indirect
 	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
@@ -23,3 +30,7 @@ require (
 )
 
 replace github.com/stratadb/strata/libs/platform => ../libs/platform
+
+replace github.com/stratadb/strata/libs/postgres => ../libs/postgres
+
+replace github.com/stratadb/strata/libs/engine => ../libs/engine

@@ -2,8 +2,11 @@
 // hosts Strata's admin and inspection tools.
 package main
 
-import "github.com/stratadb/strata/tools/internal/ctl"
+import (
+	"github.com/stratadb/strata/tools/internal/ctl"
+	"github.com/stratadb/strata/tools/internal/walcmd"
+)
 
 func main() {
-	ctl.Main()
+	ctl.Main(walcmd.New())
 }
