@@ -357,5 +357,3 @@ func comparePages(t *testing.T, store Store, at lsn.LSN, dataDir string, rels []
 		t.Fatal("no block compared")
 	}
 }
-
-

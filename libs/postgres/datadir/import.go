@@ -24,11 +24,11 @@ const (
 )
 
 var (
-	relFileRE   = regexp.MustCompile(`^([0-9]+)(_fsm|_vm|_init)?(\.[0-9]+)?$`)
-	slruFileRE  = regexp.MustCompile(`^[0-9A-F]{4,6}$`)
-	twoPhaseRE  = regexp.MustCompile(`^[0-9A-F]{8}$`)
+	relFileRE    = regexp.MustCompile(`^([0-9]+)(_fsm|_vm|_init)?(\.[0-9]+)?$`)
+	slruFileRE   = regexp.MustCompile(`^[0-9A-F]{4,6}$`)
+	twoPhaseRE   = regexp.MustCompile(`^[0-9A-F]{8}$`)
 	forkBySuffix = map[string]uint8{"": key.ForkMain, "_fsm": key.ForkFSM, "_vm": key.ForkVM, "_init": key.ForkInit}
-	slruDirs    = map[string]uint32{"pg_xact": key.SLRUClog, "pg_multixact/offsets": key.SLRUMultiXactOffsets, "pg_multixact/members": key.SLRUMultiXactMembers}
+	slruDirs     = map[string]uint32{"pg_xact": key.SLRUClog, "pg_multixact/offsets": key.SLRUMultiXactOffsets, "pg_multixact/members": key.SLRUMultiXactMembers}
 )
 
 // ImportResult describes an imported data directory.
