@@ -6,6 +6,7 @@ import (
 
 	"github.com/stratadb/strata/libs/postgres/hashindex"
 	"github.com/stratadb/strata/libs/postgres/pgtest"
+	"github.com/stratadb/strata/libs/postgres/redo"
 	"github.com/stratadb/strata/libs/postgres/wal"
 )
 
@@ -46,7 +47,7 @@ func TestRedoMatchesPostgresForRealHashWAL(t *testing.T) {
 	c.SQL(t, hashWorkload...)
 	end := c.CurrentLSN(t)
 	name := func(rec *wal.Record) string { return hashindex.OpName(rec.Info & 0xF0) }
-	res := runOracle(t, c.WALDir(), start, end, wal.RmHash, hashindex.Redo, hashMask, name)
+	res := runOracle(t, c.WALDir(), start, end, wal.RmHash, redo.ApplyBlock, hashMask, name)
 	for i, m := range []map[string]int{res.verified, res.records} {
 		what := [...]string{"verified blocks", "records"}[i]
 		types := make([]string, 0, len(m))

@@ -29,12 +29,13 @@ type pageKey struct {
 }
 
 // runOracle reads the cluster's WAL from start to end and, for every block
-// of every record of rmgr rmid without an APPLY image, applies redo to the
+// of every record of rmgr rmid without an APPLY image, applies redo (the
+// dispatcher, redo.ApplyBlock) to the
 // page as the WAL last left it (from images: every block of a masked rmgr
 // carries one under wal_consistency_checking) and compares the masked result
 // with the masked verification image.
 func runOracle(tb testing.TB, walDir string, start, end lsn.LSN, rmid uint8,
-	redo func([]byte, *wal.Record, *wal.BlockRef) error, mask func([]byte), name func(*wal.Record) string) oracleResult {
+	redo func([]byte, *wal.Record, uint8) error, mask func([]byte), name func(*wal.Record) string) oracleResult {
 	tb.Helper()
 	r, err := wal.NewReader(walDir, start, wal.ReaderOptions{})
 	if err != nil {
@@ -95,7 +96,7 @@ func runOracle(tb testing.TB, walDir string, start, end lsn.LSN, rmid uint8,
 					res.first = append(res.first, fmt.Sprintf("%s %s block %d (%s blk %d): %s", rec.LSN, typ, b.ID, b.Rel, b.Blk, msg))
 				}
 			}
-			if err := redo(pg, rec, b); err != nil {
+			if err := redo(pg, rec, b.ID); err != nil {
 				report(err.Error())
 			} else if hasImg {
 				page.Page(pg).SetLSN(rec.EndLSN)

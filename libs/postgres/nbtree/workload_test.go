@@ -6,6 +6,7 @@ import (
 
 	"github.com/stratadb/strata/libs/postgres/nbtree"
 	"github.com/stratadb/strata/libs/postgres/pgtest"
+	"github.com/stratadb/strata/libs/postgres/redo"
 	"github.com/stratadb/strata/libs/postgres/wal"
 )
 
@@ -88,7 +89,7 @@ func TestRedoMatchesPostgresForRealBtreeWAL(t *testing.T) {
 	start := c.CurrentLSN(t)
 	c.SQL(t, btreeWorkload...)
 	end := c.CurrentLSN(t)
-	res := runOracle(t, c.WALDir(), start, end, wal.RmBtree, nbtree.Redo, btreeMask, btreeName)
+	res := runOracle(t, c.WALDir(), start, end, wal.RmBtree, redo.ApplyBlock, btreeMask, btreeName)
 	types := make([]string, 0, len(res.verified))
 	for k := range res.verified {
 		types = append(types, k)
