@@ -32,6 +32,13 @@ var hashWorkload = []string{
 	"insert into h select 7 from generate_series(1, 3000) g",
 	"delete from h where k > 100",
 	"vacuum h",
+	// Text keys of every length, on an index built over existing rows.
+	"create table s (t text)",
+	"insert into s select repeat(md5(g::text), 1 + g % 5) from generate_series(1, 3000) g",
+	"create index s_t on s using hash (t)",
+	"insert into s select repeat(md5(g::text), 1 + g % 3) from generate_series(1, 6000) g",
+	"delete from s where length(t) > 64",
+	"vacuum s",
 }
 
 func TestRedoMatchesPostgresForRealHashWAL(t *testing.T) {

@@ -20,11 +20,6 @@ const (
 	offSizeVersion = 18
 	itemIDSize     = 4
 	pageSizeVer    = blockSize | 4 // PG_PAGE_LAYOUT_VERSION 4
-
-	lpUnused = 0
-	lpNormal = 1
-
-	pdHasFreeLines = 0x0001
 )
 
 func u16(b []byte, off int) uint16      { return binary.LittleEndian.Uint16(b[off:]) }
@@ -78,10 +73,6 @@ func lpPos(off int) int { return pageHeaderSize + (off-1)*itemIDSize }
 func itemID(pg []byte, off int) (lpOff, flags, lpLen int) {
 	v := u32(pg, lpPos(off))
 	return int(v & 0x7FFF), int(v>>15) & 3, int(v >> 17)
-}
-
-func setItemID(pg []byte, off, lpOff, flags, lpLen int) {
-	put32(pg, lpPos(off), uint32(lpOff&0x7FFF)|uint32(flags&3)<<15|uint32(lpLen&0x7FFF)<<17)
 }
 
 // getItem returns the bytes of the item at off (length lp_len), checking
