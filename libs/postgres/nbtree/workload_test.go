@@ -1,12 +1,9 @@
 package nbtree_test
 
 import (
-	"sort"
 	"testing"
 
 	"github.com/stratadb/strata/libs/postgres/nbtree"
-	"github.com/stratadb/strata/libs/postgres/pgtest"
-	"github.com/stratadb/strata/libs/postgres/redo"
 	"github.com/stratadb/strata/libs/postgres/wal"
 )
 
@@ -64,19 +61,6 @@ var btreeWorkload = []string{
 	"vacuum w",
 }
 
-// btreeName names a record, marking splits that also split a posting list.
-func btreeName(rec *wal.Record) string {
-	op := rec.Info & 0xF0
-	n := nbtree.OpName(op)
-	if (op == nbtree.SplitL || op == nbtree.SplitR) && len(rec.MainData) >= 10 && (rec.MainData[8] != 0 || rec.MainData[9] != 0) {
-		n += "+POSTING"
-	}
-	if (op == nbtree.UnlinkPage || op == nbtree.UnlinkPageMeta) && rec.Block(3) != nil {
-		n += "+INTERNAL"
-	}
-	return n
-}
-
 // variedKeysWorkload covers tuple shapes the first workload does not:
 // multi-column keys with NULLs and INCLUDE columns (pivot tuples with
 // truncated attributes and heap TIDs), unaligned varlena keys, descending
@@ -108,40 +92,28 @@ func TestRedoMatchesPostgresForRealBtreeWAL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts PostgreSQL")
 	}
-	testBtreeWorkload(t, btreeWorkload)
+	verified, records := testBtreeWorkload(t, btreeWorkload)
+	requireTypes(t, "verified blocks", verified, "INSERT_LEAF", "INSERT_UPPER", "INSERT_META", "INSERT_POST",
+		"SPLIT_L", "SPLIT_R", "DEDUP", "VACUUM", "DELETE", "MARK_PAGE_HALFDEAD", "UNLINK_PAGE",
+		"UNLINK_PAGE_META", "NEWROOT", "META_CLEANUP")
+	requireTypes(t, "records", records, "SPLIT_L+POSTING", "UNLINK_PAGE+INTERNAL", "REUSE_PAGE")
 }
 
-func testBtreeWorkload(t *testing.T, workload []string) {
-	c := pgtest.Start(t, pgtest.Options{Settings: map[string]string{
-		"wal_consistency_checking": "btree",
-		"wal_compression":          "lz4",
-		"autovacuum":               "off",
-	}})
-	start := c.CurrentLSN(t)
-	c.SQL(t, workload...)
-	end := c.CurrentLSN(t)
-	res := runOracle(t, c.WALDir(), start, end, wal.RmBtree, redo.ApplyBlock, btreeMask, btreeName)
-	types := make([]string, 0, len(res.verified))
-	for k := range res.verified {
-		types = append(types, k)
+func testBtreeWorkload(t *testing.T, workload []string) (verified, records map[string]int) {
+	t.Helper()
+	return runWorkload(t, "btree", wal.RmBtree, btreeName, workload)
+}
+
+// btreeName names a record, marking splits that also split a posting list
+// and page deletions that delete an internal page (and rewrite the leaf).
+func btreeName(rec *wal.Record) string {
+	op := rec.Info & 0xF0
+	n := nbtree.OpName(op)
+	if (op == nbtree.SplitL || op == nbtree.SplitR) && len(rec.MainData) >= 10 && (rec.MainData[8] != 0 || rec.MainData[9] != 0) {
+		n += "+POSTING"
 	}
-	sort.Strings(types)
-	for _, k := range types {
-		t.Logf("verified %-20s %6d blocks", k, res.verified[k])
+	if (op == nbtree.UnlinkPage || op == nbtree.UnlinkPageMeta) && rec.Block(3) != nil {
+		n += "+INTERNAL"
 	}
-	types = types[:0]
-	for k := range res.records {
-		types = append(types, k)
-	}
-	sort.Strings(types)
-	for _, k := range types {
-		t.Logf("records  %-20s %6d", k, res.records[k])
-	}
-	t.Logf("skipped (unknown base page) %d", res.skipped)
-	for _, m := range res.first {
-		t.Errorf("mismatch: %s", m)
-	}
-	if res.mismatches > 0 {
-		t.Fatalf("%d mismatches", res.mismatches)
-	}
+	return n
 }
