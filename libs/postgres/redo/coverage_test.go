@@ -37,6 +37,8 @@ var coveredBy = map[string]string{
 	"Heap2/MULTI_INSERT":      oracle + ", `TestMultiInsertInitAndAppend`",
 	"Heap2/MULTI_INSERT+INIT": oracle + ", `TestMultiInsertInitAndAppend`",
 	"Heap2/LOCK_UPDATED":      "`TestLockConfirmInplaceAndLockUpdated` (the oracle workload rarely produces it)",
+	"Heap/TRUNCATE":           "oracle at wal_level=logical (record seen, no block references)",
+	"Heap2/NEW_CID":           "oracle at wal_level=logical (record seen, no block references)",
 	"Sequence/LOG":            oracle + ", `TestSequenceLogRebuildsPage`",
 	"Btree/INSERT_META":       "nbtree package tests",
 	"Btree/UNLINK_PAGE_META":  "nbtree package tests",

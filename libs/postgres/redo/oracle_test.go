@@ -5,9 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stratadb/strata/libs/engine/key"
 	"github.com/stratadb/strata/libs/engine/lsn"
@@ -51,6 +56,7 @@ func heapWorkload() []pgtest.Step {
 			"begin; select id from h where id between 600 and 800 for key share; savepoint s; update h set a = 0 where id between 600 and 650; commit;",
 			"begin; select id from h where id between 800 and 900 for share; savepoint s; select id from h where id between 800 and 900 for update; commit;",
 		),
+		{Name: "lock of an updated tuple (LOCK_UPDATED)", Run: lockUpdatedStep},
 		sql("copy and copy freeze (multi insert)",
 			"create table m (a int, b text)",
 			"copy m (a) from program 'seq 1 3000'",
@@ -88,6 +94,44 @@ func heapWorkload() []pgtest.Step {
 			"delete from t where id % 4 = 0",
 			"vacuum t",
 		),
+	}
+}
+
+// lockUpdatedStep makes PostgreSQL write Heap2 LOCK_UPDATED: while one
+// session holds a non-key update of some rows, another locks them FOR KEY
+// SHARE, which does not conflict, locks the old versions and follows the
+// update chain to the new ones.
+func lockUpdatedStep(t testing.TB, c *pgtest.Cluster) {
+	t.Helper()
+	c.SQL(t, "create table lu (id int primary key, v int)", "insert into lu select g, 0 from generate_series(1, 50) g")
+	cmd := exec.Command(filepath.Join(c.BinDir, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1")
+	cmd.Env = append(os.Environ(), "PGHOST=127.0.0.1", "PGPORT="+strconv.Itoa(c.Port), "PGUSER=postgres", "PGDATABASE=postgres")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	if _, err := io.WriteString(stdin, "begin;\nupdate lu set v = v + 1 where id <= 20;\n"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for c.Query(t, "select count(*) from pg_stat_activity where state = 'idle in transaction'") != "1" {
+		if time.Now().After(deadline) {
+			t.Fatalf("updating session did not become idle in transaction: %s", out.String())
+		}
+	}
+	c.SQL(t, "select id from lu where id <= 20 for key share")
+	if _, err := io.WriteString(stdin, "commit;\n"); err != nil {
+		t.Fatal(err)
+	}
+	_ = stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("updating session: %v: %s", err, out.String())
 	}
 }
 
@@ -231,12 +275,27 @@ func TestRedoMatchesPostgresUnderConsistencyChecking(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipping the PostgreSQL oracle in -short mode")
 	}
+	t.Run("wal_level replica, heap and coverage workloads", func(t *testing.T) {
+		checkOracle(t, "replica", true)
+	})
+	t.Run("wal_level logical (old tuples logged, no prefix/suffix compression), heap workload", func(t *testing.T) {
+		checkOracle(t, "logical", false)
+	})
+}
+
+func checkOracle(t *testing.T, walLevel string, coverage bool) {
 	c := pgtest.Start(t, pgtest.Options{Settings: map[string]string{
+		"wal_level":                walLevel,
 		"wal_consistency_checking": "all",
 		"autovacuum":               "off",
 	}})
+	c.SQL(t, "create table replident (id int primary key, v text)", "alter table replident replica identity full",
+		"insert into replident select g, 'r' from generate_series(1, 100) g",
+		"update replident set v = v || 'x'", "delete from replident where id % 2 = 0", "truncate replident")
 	pgtest.RunSteps(t, c, heapWorkload())
-	pgtest.RunSteps(t, c, pgtest.CoverageWorkload(1))
+	if coverage {
+		pgtest.RunSteps(t, c, pgtest.CoverageWorkload(1))
+	}
 	end := c.FlushLSN(t)
 	res := runOracle(t, c.WALDir(), c.StartLSN, end)
 	t.Logf("verified blocks:%s", summary(res.verified))
@@ -260,7 +319,7 @@ func TestRedoMatchesPostgresUnderConsistencyChecking(t *testing.T) {
 	}
 	for _, typ := range []string{"Heap/INSERT", "Heap/INSERT+INIT", "Heap/UPDATE", "Heap/HOT_UPDATE", "Heap/DELETE",
 		"Heap/LOCK", "Heap/INPLACE", "Heap/HEAP_CONFIRM", "Heap2/PRUNE", "Heap2/VACUUM", "Heap2/FREEZE_PAGE",
-		"Heap2/VISIBLE", "Heap2/MULTI_INSERT", "Heap2/MULTI_INSERT+INIT", "Sequence/LOG"} {
+		"Heap2/VISIBLE", "Heap2/MULTI_INSERT", "Heap2/MULTI_INSERT+INIT", "Heap2/LOCK_UPDATED", "Sequence/LOG"} {
 		if res.verified[typ] == 0 {
 			t.Errorf("workload produced no verified %s block", typ)
 		}
