@@ -16,6 +16,9 @@ import (
 
 // WaitLSN waits until last_record_lsn ≥ at, at most wait_lsn_timeout.
 func (t *Timeline) WaitLSN(ctx context.Context, at lsn.LSN) error {
+	if t.LastRecordLSN() >= at {
+		return nil
+	}
 	var timer *time.Timer
 	for {
 		t.lsnMu.Lock()
@@ -99,14 +102,18 @@ func (t *Timeline) Get(ctx context.Context, k key.Key, at lsn.LSN) ([]byte, erro
 	if err := t.collect(k, at, floor, &r); err != nil {
 		return nil, err
 	}
+	fromCache := false
 	if !r.done && hasCached {
-		r.img, r.imgLSN, r.done = cached, cachedAt, true
+		r.img, r.imgLSN, r.done, fromCache = cached, cachedAt, true, true
 	}
 	if len(r.records) == 0 {
-		if r.img == nil {
+		switch {
+		case r.img == nil:
 			return nil, fmt.Errorf("timeline %s: read %s at %s: %w", t.id, k, at, ErrNotFound)
+		case fromCache:
+			return slices.Clone(r.img), nil
 		}
-		return slices.Clone(r.img), nil
+		return r.img, nil // r.buf is this call's own
 	}
 	slices.Reverse(r.records)
 	if r.img == nil && !r.records[0].WillInit {
