@@ -8,6 +8,7 @@ import (
 	"github.com/stratadb/strata/libs/platform/auth"
 	"github.com/stratadb/strata/libs/platform/grpcx"
 	"github.com/stratadb/strata/libs/platform/logging"
+	"github.com/stratadb/strata/libs/platform/redisconn"
 )
 
 // Config is page-service's configuration (YAML, snake_case keys; unknown
@@ -18,7 +19,7 @@ import (
 //	admin: {addr: 127.0.0.1:9400}      # /healthz /readyz /metrics /v1/failpoints /v1/status /v1/tenant
 //	log: {format: json, level: info}
 //	auth: {public_key_files: [keys/auth_public.pem]}   # or {trust: true}
-//	redis: {addr: 127.0.0.1:6379}
+//	redis: {addr: 127.0.0.1:6379}      # password: STRATA_REDIS_PASSWORD (environment only)
 //	remote_storage: {local_path: objects/}
 //	walredo_pool: {addr: 127.0.0.1:6410, timeout: 30s}
 //
@@ -29,16 +30,10 @@ type Config struct {
 	Admin         admin.Config       `yaml:"admin"`
 	Log           logging.Config     `yaml:"log"`
 	Auth          auth.Config        `yaml:"auth"`
-	Redis         RedisConfig        `yaml:"redis"`
+	Redis         redisconn.Config   `yaml:"redis"`
 	RemoteStorage StorageConfig      `yaml:"remote_storage"`
 	WalredoPool   PeerConfig         `yaml:"walredo_pool"`
 	Tokens        Tokens             `yaml:"-"`
-}
-
-// RedisConfig locates the coordination Redis (upload queues, leases,
-// tenant registry, notifications).
-type RedisConfig struct {
-	Addr string `yaml:"addr"`
 }
 
 // StorageConfig selects the object storage; LocalPath is a directory used
@@ -65,7 +60,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	c.Admin.RegisterFlags(fs, "admin.", "127.0.0.1:9400")
 	c.Log.RegisterFlags(fs)
 	c.Auth.RegisterFlags(fs)
-	fs.StringVar(&c.Redis.Addr, "redis.addr", "127.0.0.1:6379", "Redis address")
+	c.Redis.RegisterFlags(fs)
 	fs.StringVar(&c.RemoteStorage.LocalPath, "remote-storage.local-path", "", "directory used as object storage")
 	fs.StringVar(&c.WalredoPool.Addr, "walredo-pool.addr", "127.0.0.1:6410", "walredo-pool gRPC address")
 	c.WalredoPool.ClientConfig.RegisterFlags(fs, "walredo-pool.")
@@ -80,9 +75,7 @@ func (c *Config) Validate() error {
 	if c.Admin.Addr == "" {
 		errs = append(errs, errors.New("admin.addr: empty"))
 	}
-	if c.Redis.Addr == "" {
-		errs = append(errs, errors.New("redis.addr: empty"))
-	}
+	errs = append(errs, c.Redis.Validate())
 	if c.WalredoPool.Addr == "" {
 		errs = append(errs, errors.New("walredo_pool.addr: empty"))
 	}

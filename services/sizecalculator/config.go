@@ -8,6 +8,7 @@ import (
 	"github.com/stratadb/strata/libs/platform/auth"
 	"github.com/stratadb/strata/libs/platform/grpcx"
 	"github.com/stratadb/strata/libs/platform/logging"
+	"github.com/stratadb/strata/libs/platform/redisconn"
 )
 
 // Config is size-calculator's configuration (YAML, snake_case keys; unknown
@@ -17,7 +18,7 @@ import (
 //	admin: {addr: 127.0.0.1:9440}
 //	log: {format: json, level: info}
 //	auth: {public_key_files: [keys/auth_public.pem]}   # or {trust: true}
-//	redis: {addr: 127.0.0.1:6379}
+//	redis: {addr: 127.0.0.1:6379}      # password: STRATA_REDIS_PASSWORD (environment only)
 //	page_service: {addr: 127.0.0.1:6400, timeout: 30s}
 //
 // Peer tokens come from the environment only (STRATA_SIZECALCULATOR_TOKEN).
@@ -26,14 +27,9 @@ type Config struct {
 	Admin       admin.Config       `yaml:"admin"`
 	Log         logging.Config     `yaml:"log"`
 	Auth        auth.Config        `yaml:"auth"`
-	Redis       RedisConfig        `yaml:"redis"`
+	Redis       redisconn.Config   `yaml:"redis"`
 	PageService PeerConfig         `yaml:"page_service"`
 	Tokens      Tokens             `yaml:"-"`
-}
-
-// RedisConfig locates the coordination Redis.
-type RedisConfig struct {
-	Addr string `yaml:"addr"`
 }
 
 // PeerConfig is a gRPC peer: its address and client settings.
@@ -54,7 +50,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	c.Admin.RegisterFlags(fs, "admin.", "127.0.0.1:9440")
 	c.Log.RegisterFlags(fs)
 	c.Auth.RegisterFlags(fs)
-	fs.StringVar(&c.Redis.Addr, "redis.addr", "127.0.0.1:6379", "Redis address")
+	c.Redis.RegisterFlags(fs)
 	fs.StringVar(&c.PageService.Addr, "page-service.addr", "127.0.0.1:6400", "page-service gRPC address")
 	c.PageService.ClientConfig.RegisterFlags(fs, "page-service.")
 }
@@ -65,9 +61,7 @@ func (c *Config) Validate() error {
 	if c.Admin.Addr == "" {
 		errs = append(errs, errors.New("admin.addr: empty"))
 	}
-	if c.Redis.Addr == "" {
-		errs = append(errs, errors.New("redis.addr: empty"))
-	}
+	errs = append(errs, c.Redis.Validate())
 	if c.PageService.Addr == "" {
 		errs = append(errs, errors.New("page_service.addr: empty"))
 	}

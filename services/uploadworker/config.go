@@ -10,6 +10,7 @@ import (
 	"github.com/stratadb/strata/libs/platform/auth"
 	"github.com/stratadb/strata/libs/platform/grpcx"
 	"github.com/stratadb/strata/libs/platform/logging"
+	"github.com/stratadb/strata/libs/platform/redisconn"
 )
 
 // Config is upload-worker's configuration (YAML, snake_case keys; unknown
@@ -20,7 +21,7 @@ import (
 //	admin: {addr: 127.0.0.1:9420}
 //	log: {format: json, level: info}
 //	auth: {public_key_files: [keys/auth_public.pem]}   # or {trust: true}
-//	redis: {addr: 127.0.0.1:6379}
+//	redis: {addr: 127.0.0.1:6379}      # password: STRATA_REDIS_PASSWORD (environment only)
 //	remote_storage: {local_path: objects/}
 //	page_service: {addr: 127.0.0.1:6400, timeout: 30s}
 //
@@ -31,15 +32,10 @@ type Config struct {
 	Admin         admin.Config       `yaml:"admin"`
 	Log           logging.Config     `yaml:"log"`
 	Auth          auth.Config        `yaml:"auth"`
-	Redis         RedisConfig        `yaml:"redis"`
+	Redis         redisconn.Config   `yaml:"redis"`
 	RemoteStorage StorageConfig      `yaml:"remote_storage"`
 	PageService   PeerConfig         `yaml:"page_service"`
 	Tokens        Tokens             `yaml:"-"`
-}
-
-// RedisConfig locates the coordination Redis.
-type RedisConfig struct {
-	Addr string `yaml:"addr"`
 }
 
 // StorageConfig selects the object storage; LocalPath is a directory used
@@ -67,7 +63,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	c.Log.RegisterFlags(fs)
 	c.Auth.RegisterFlags(fs)
 	fs.StringVar(&c.WorkerID, "worker-id", defaultInstanceID(), "this instance's id (lease holder and consumer name; default host-pid)")
-	fs.StringVar(&c.Redis.Addr, "redis.addr", "127.0.0.1:6379", "Redis address")
+	c.Redis.RegisterFlags(fs)
 	fs.StringVar(&c.RemoteStorage.LocalPath, "remote-storage.local-path", "", "directory used as object storage")
 	fs.StringVar(&c.PageService.Addr, "page-service.addr", "127.0.0.1:6400", "page-service gRPC address")
 	c.PageService.ClientConfig.RegisterFlags(fs, "page-service.")
@@ -82,9 +78,7 @@ func (c *Config) Validate() error {
 	if c.WorkerID == "" {
 		errs = append(errs, errors.New("worker_id: empty"))
 	}
-	if c.Redis.Addr == "" {
-		errs = append(errs, errors.New("redis.addr: empty"))
-	}
+	errs = append(errs, c.Redis.Validate())
 	if c.PageService.Addr == "" {
 		errs = append(errs, errors.New("page_service.addr: empty"))
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc"
 
 	"github.com/stratadb/strata/libs/platform/admin"
@@ -24,6 +25,7 @@ import (
 	"github.com/stratadb/strata/libs/platform/health"
 	"github.com/stratadb/strata/libs/platform/lifecycle"
 	"github.com/stratadb/strata/libs/platform/metrics"
+	"github.com/stratadb/strata/libs/platform/redisconn"
 	uploadworkerv1 "github.com/stratadb/strata/proto/gen/strata/uploadworker/v1"
 )
 
@@ -44,6 +46,7 @@ type Service struct {
 	status *lifecycle.Status
 	admin  *admin.Server
 	grpc   *grpcx.Server
+	redis  *redis.Client
 }
 
 // New builds the service: gRPC server with auth, admin HTTP server, health.
@@ -65,6 +68,8 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, log: log, health: health.New(), status: &lifecycle.Status{}}
 	s.health.AddCheck("components", s.status.Ready)
+	s.redis = redisconn.New(cfg.Redis)
+	s.health.AddCheck("redis", redisconn.Check(s.redis))
 	s.grpc = grpcx.NewServer(cfg.GRPC, grpcx.ServerDeps{
 		Logger:   log,
 		Registry: reg,
@@ -73,7 +78,9 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	})
 	uploadworkerv1.RegisterUploadWorkerServiceServer(s.grpc.GRPC(), &api{id: cfg.WorkerID})
 	s.health.Register(s.grpc.GRPC())
-	s.admin = admin.New(cfg.Admin, admin.Deps{Registry: reg, Health: s.health, Logger: log})
+	// Admin routes other than health and metrics (PUT /v1/failpoints)
+	// need a valid token, as in Neon; any scope may use them.
+	s.admin = admin.New(cfg.Admin, admin.Deps{Registry: reg, Health: s.health, Logger: log, Auth: authn.HTTP(nil)})
 	return s, nil
 }
 
@@ -81,7 +88,11 @@ func New(cfg Config, deps Deps) (*Service, error) {
 // then stops them in reverse order.
 func (s *Service) Run(ctx context.Context) error {
 	r := lifecycle.Runner{Logger: s.log, Status: s.status}
-	return r.Run(ctx, s.admin, s.grpc, s.health.Watcher(time.Second))
+	redis := lifecycle.Funcs{
+		ComponentName: "redis",
+		StopFn:        func(context.Context) error { return s.redis.Close() },
+	}
+	return r.Run(ctx, redis, s.admin, s.grpc, s.health.Watcher(time.Second))
 }
 
 // GRPCAddr is the bound gRPC address once Run has started the server.

@@ -20,6 +20,8 @@ require (
 	github.com/prometheus/client_model v0.6.3 // indirect
 	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
+	github.com/stratadb/strata/libs/engine v0.0.0
+	github.com/stratadb/strata/libs/postgres v0.0.0
 	golang.org/x/net v0.61.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
@@ -32,3 +34,7 @@ require (
 replace github.com/stratadb/strata/libs/platform => ../../libs/platform
 
 replace github.com/stratadb/strata/proto => ../../proto
+
+replace github.com/stratadb/strata/libs/engine => ../../libs/engine
+
+replace github.com/stratadb/strata/libs/postgres => ../../libs/postgres

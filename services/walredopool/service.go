@@ -70,7 +70,9 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	})
 	walredov1.RegisterWalRedoServiceServer(s.grpc.GRPC(), &api{pool: &cfg.Pool})
 	s.health.Register(s.grpc.GRPC())
-	s.admin = admin.New(cfg.Admin, admin.Deps{Registry: reg, Health: s.health, Logger: log})
+	// Admin routes other than health and metrics (PUT /v1/failpoints)
+	// need a valid token, as in Neon; any scope may use them.
+	s.admin = admin.New(cfg.Admin, admin.Deps{Registry: reg, Health: s.health, Logger: log, Auth: authn.HTTP(nil)})
 	return s, nil
 }
 

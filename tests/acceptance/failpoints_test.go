@@ -63,7 +63,7 @@ func TestFailpointsEndpointRefusesInANormalBuild(t *testing.T) {
 		if c.Name == "redis" || c.Name == "gateway" {
 			continue
 		}
-		code, body := do(t, http.MethodPut, "http://"+c.AdminAddr+"/v1/failpoints", "", `[{"name":"a","actions":"off"}]`)
+		code, body := do(t, http.MethodPut, "http://"+c.AdminAddr+"/v1/failpoints", s.AdminToken, `[{"name":"a","actions":"off"}]`)
 		if code != http.StatusBadRequest || !strings.Contains(body, "failpoints") {
 			t.Errorf("%s: PUT /v1/failpoints = %d %s, want 400 naming the failpoints build", c.Name, code, body)
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"log/slog"
 	"os"
 
 	"github.com/stratadb/strata/libs/platform/config"
@@ -28,6 +29,7 @@ func main() {
 		if err != nil {
 			return err
 		}
+		slog.SetDefault(log)
 		fps, err := failpoint.InitFromEnv()
 		if err != nil {
 			return err
