@@ -79,6 +79,9 @@ func Serve(in io.Reader, out io.Writer, opts Options) error {
 		}
 		p := s.payload[:h.Len]
 		if _, err := io.ReadFull(in, p); err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
 			return fmt.Errorf("read request %d payload (%d bytes): %w", h.ID, h.Len, err)
 		}
 		if err := s.serve(h.ID, p, opts); err != nil {
