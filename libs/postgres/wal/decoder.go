@@ -117,10 +117,10 @@ func (d *Decoder) Feed(start lsn.LSN, data []byte) error {
 	default:
 		return errorf(start, KindBackwards, "WAL bytes fed for %s leave a gap after %s", start, d.NextFeedLSN())
 	}
-	d.fedAny = true
-	if end > d.fedEnd {
-		d.fedEnd = end
+	if !d.fedAny || end > d.fedEnd {
+		d.fedEnd = end // the first bytes may end before the start position
 	}
+	d.fedAny = true
 	if start < d.pos {
 		if end <= d.pos {
 			return nil

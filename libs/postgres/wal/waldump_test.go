@@ -2,9 +2,13 @@ package wal_test
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"io"
 	"maps"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,7 +48,18 @@ func parseWaldumpStats(t testing.TB, out string) map[string]int {
 
 // readTypes reads records from start while their EndLSN <= end and counts
 // them per type; it also checks that every image restores.
-func readTypes(t testing.TB, dir string, start, end lsn.LSN) (map[string]int, map[uint8]int) {
+// recInfo identifies a record read from real WAL.
+type recInfo struct {
+	lsn, end lsn.LSN
+	crc      uint32
+	blocks   int
+}
+
+func info(rec *wal.Record) recInfo {
+	return recInfo{rec.LSN, rec.EndLSN, binary.LittleEndian.Uint32(rec.Raw[20:24]), len(rec.Blocks)}
+}
+
+func readTypes(t testing.TB, dir string, start, end lsn.LSN) (map[string]int, map[uint8]int, []recInfo) {
 	t.Helper()
 	r, err := wal.NewReader(dir, start, wal.ReaderOptions{})
 	if err != nil {
@@ -53,6 +68,7 @@ func readTypes(t testing.TB, dir string, start, end lsn.LSN) (map[string]int, ma
 	defer r.Close()
 	counts := map[string]int{}
 	images := map[uint8]int{} // by compression bits
+	var infos []recInfo
 	page := make([]byte, wal.BlockSize)
 	for {
 		rec, err := r.Next()
@@ -66,6 +82,7 @@ func readTypes(t testing.TB, dir string, start, end lsn.LSN) (map[string]int, ma
 			break
 		}
 		counts[rec.TypeName()]++
+		infos = append(infos, info(rec))
 		for i := range rec.Blocks {
 			if b := &rec.Blocks[i]; b.HasImage {
 				if err := b.RestoreImage(page); err != nil {
@@ -78,7 +95,58 @@ func readTypes(t testing.TB, dir string, start, end lsn.LSN) (map[string]int, ma
 			break
 		}
 	}
-	return counts, images
+	return counts, images, infos
+}
+
+// walBytes returns the WAL from the segment holding start to the end of the
+// segment holding end.
+func walBytes(t testing.TB, dir string, start, end lsn.LSN) (lsn.LSN, []byte) {
+	t.Helper()
+	var buf []byte
+	for seg := start.SegmentNumber(); seg <= end.SegmentNumber(); seg++ {
+		b, err := os.ReadFile(filepath.Join(dir, wal.SegmentFileName(1, seg)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf = append(buf, b...)
+	}
+	return lsn.LSN(start.SegmentNumber() * lsn.SegmentSize), buf
+}
+
+// streamRecords feeds buf (which starts at base) to a Decoder starting at
+// start, in pieces of random sizes, and returns the records up to end.
+func streamRecords(t testing.TB, base lsn.LSN, buf []byte, start, end lsn.LSN, seed uint64) ([]recInfo, error) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, seed))
+	d := wal.NewDecoder(start, wal.DecoderOptions{})
+	var out []recInfo
+	for at := 0; at < len(buf); {
+		n := min(len(buf)-at, 1+rng.IntN(64<<10))
+		if rng.IntN(3) == 0 {
+			n = min(len(buf)-at, 1+rng.IntN(40))
+		}
+		if err := d.Feed(base+lsn.LSN(at), buf[at:at+n]); err != nil {
+			return out, err
+		}
+		at += n
+		for {
+			rec, err := d.Next()
+			if errors.Is(err, wal.ErrNeedData) {
+				break
+			}
+			if err != nil {
+				return out, err
+			}
+			if rec.EndLSN > end {
+				return out, nil
+			}
+			out = append(out, info(rec))
+			if rec.EndLSN == end {
+				return out, nil
+			}
+		}
+	}
+	return out, io.ErrUnexpectedEOF
 }
 
 func TestReaderMatchesPgWaldump(t *testing.T) {
@@ -97,7 +165,7 @@ func TestReaderMatchesPgWaldump(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	want := parseWaldumpStats(t, out)
-	got, images := readTypes(t, c.WALDir(), start, end)
+	got, images, infos := readTypes(t, c.WALDir(), start, end)
 	total := func(m map[string]int) (n int) {
 		for _, v := range m {
 			n += v
@@ -120,6 +188,41 @@ func TestReaderMatchesPgWaldump(t *testing.T) {
 			t.Errorf("%s: reader counted %d, pg_waldump none", k, got[k])
 		}
 	}
+
+	// The stream decoder, fed the same bytes split at random points, gives
+	// the same records.
+	base, buf := walBytes(t, c.WALDir(), start, end)
+	for seed := uint64(1); seed <= 2; seed++ {
+		streamed, err := streamRecords(t, base, buf, start, end, seed)
+		if err != nil {
+			t.Fatalf("stream decoder (seed %d): %v after %d records", seed, err, len(streamed))
+		}
+		if !slices.Equal(streamed, infos) {
+			t.Fatalf("stream decoder (seed %d) gave %d records, the segment reader %d (or they differ)", seed, len(streamed), len(infos))
+		}
+	}
+
+	// A corrupted byte inside a record is a typed error naming that record.
+	corrupted := 0
+	for k := len(infos) / 3; k < len(infos) && corrupted < 3; k += 997 {
+		target := infos[k]
+		at := target.lsn + 30
+		if at/lsn.XLogBlockSize != target.lsn/lsn.XLogBlockSize || at >= target.end {
+			continue // stay clear of page headers and padding
+		}
+		corrupted++
+		bad := append([]byte(nil), buf...)
+		bad[at-base] ^= 0x20
+		_, err := streamRecords(t, base, bad, start, end, 7)
+		var we *wal.Error
+		if !errors.As(err, &we) || we.LSN != target.lsn {
+			t.Errorf("corrupting the record at %s: got %v, want a *wal.Error at that LSN", target.lsn, err)
+		}
+	}
+	if corrupted == 0 {
+		t.Error("found no record to corrupt")
+	}
+
 	for _, must := range []string{"XLOG/SWITCH", "Heap/HOT_UPDATE", "Btree/SPLIT_L", "Btree/SPLIT_R", "Hash/SPLIT_PAGE",
 		"Transaction/PREPARE", "Database/CREATE_FILE_COPY", "XLOG/FPI", "MultiXact/CREATE_ID"} {
 		if got[must] == 0 {
