@@ -16,32 +16,26 @@
 //
 // The binaries come from $STRATA_PG_BIN, else /usr/lib/postgresql/15/bin.
 // Tests are skipped with a clear message only when those binaries are
-// missing.
+// missing. The server handling itself is package pgserver; this package
+// adds the testing.TB conveniences.
 package pgtest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"maps"
-	"net"
+	"io"
 	"os"
 	"os/exec"
-	"os/user"
-	"path/filepath"
-	"slices"
-	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stratadb/strata/libs/engine/lsn"
+	"github.com/stratadb/strata/libs/postgres/pgserver"
 )
 
 // DefaultBinDir is where Debian installs the PostgreSQL 15 binaries.
-const DefaultBinDir = "/usr/lib/postgresql/15/bin"
+const DefaultBinDir = pgserver.DefaultBinDir
 
 // SlotName is the physical replication slot that keeps all WAL.
 const SlotName = "strata_keep"
@@ -59,40 +53,19 @@ type Options struct {
 }
 
 // Cluster is one PostgreSQL data directory and, while started, its server.
+// Dir, DataDir, BinDir and Port come from the embedded pgserver.Server.
 type Cluster struct {
-	// Dir is the temporary directory holding everything of the cluster.
-	Dir string
-	// DataDir is the data directory (PGDATA).
-	DataDir string
-	// BinDir holds the PostgreSQL binaries used.
-	BinDir string
-	// Port is the TCP port on 127.0.0.1.
-	Port int
+	*pgserver.Server
 	// StartLSN is the insert LSN right after the cluster was first started
 	// (and the slot created): WAL from here on is kept.
 	StartLSN lsn.LSN
-
-	cred    *syscall.Credential // nil unless running as root
-	running bool
 }
 
 // BinDir returns the directory of the PostgreSQL binaries to use.
-func BinDir() string {
-	if d := os.Getenv("STRATA_PG_BIN"); d != "" {
-		return d
-	}
-	return DefaultBinDir
-}
+func BinDir() string { return pgserver.BinDir() }
 
 // Available reports whether the PostgreSQL 15 binaries are installed.
-func Available(binDir string) error {
-	for _, b := range []string{"initdb", "pg_ctl", "postgres", "psql", "pg_waldump", "pgbench"} {
-		if _, err := os.Stat(filepath.Join(binDir, b)); err != nil {
-			return fmt.Errorf("PostgreSQL 15 binary %s not found in %s (set STRATA_PG_BIN): %w", b, binDir, err)
-		}
-	}
-	return nil
-}
+func Available(binDir string) error { return pgserver.Available(binDir) }
 
 // Start creates and starts a cluster (and the WAL-keeping slot unless
 // opts.NoSlot). It skips the test if the binaries are missing and fails it on
@@ -111,6 +84,23 @@ func Start(t testing.TB, opts Options) *Cluster {
 // New runs initdb and writes the configuration; the server is not started.
 func New(t testing.TB, opts Options) *Cluster {
 	t.Helper()
+	return newCluster(t, opts, func(dir string, o pgserver.Options) (*pgserver.Server, error) { return pgserver.Init(dir, o) })
+}
+
+// FromArchive makes a cluster whose data directory is the tar archive r (a
+// base backup, such as one from Strata's basebackup package), configured like
+// every pgtest cluster. The server is not started and no slot is created;
+// call Start.
+func FromArchive(t testing.TB, r io.Reader, opts Options) *Cluster {
+	t.Helper()
+	return newCluster(t, opts, func(dir string, o pgserver.Options) (*pgserver.Server, error) { return pgserver.Restore(dir, r, o) })
+}
+
+// newCluster makes the temporary directory of a cluster, registers its
+// cleanup (the server is killed and the directory removed when the test
+// ends) and lets mk create the server in it.
+func newCluster(t testing.TB, opts Options, mk func(string, pgserver.Options) (*pgserver.Server, error)) *Cluster {
+	t.Helper()
 	bin := opts.BinDir
 	if bin == "" {
 		bin = BinDir()
@@ -118,151 +108,27 @@ func New(t testing.TB, opts Options) *Cluster {
 	if err := Available(bin); err != nil {
 		t.Skipf("skipping: %v", err)
 	}
-	c := newCluster(t, bin)
-	if err := c.init(opts); err != nil {
-		t.Fatalf("pgtest: %v", err)
-	}
-	return c
-}
-
-// newCluster makes the temporary directory of a cluster and registers its
-// cleanup: the server is killed and the directory removed when the test ends.
-func newCluster(t testing.TB, bin string) *Cluster {
-	t.Helper()
 	dir, err := os.MkdirTemp("", "strata-pgtest-")
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
-	c := &Cluster{Dir: dir, DataDir: filepath.Join(dir, "data"), BinDir: bin}
+	c := &Cluster{}
 	t.Cleanup(func() {
-		c.kill(t)
+		if c.Server != nil {
+			if err := c.Server.Kill(); err != nil {
+				t.Logf("pgtest: kill server: %v", err)
+			}
+		}
 		if err := os.RemoveAll(dir); err != nil {
 			t.Logf("pgtest: remove %s: %v", dir, err)
 		}
 	})
+	s, err := mk(dir, pgserver.Options{BinDir: bin, Settings: opts.Settings})
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	c.Server = s
 	return c
-}
-
-func (c *Cluster) init(opts Options) error {
-	if err := c.prepareDir(); err != nil {
-		return err
-	}
-	port, err := freePort()
-	if err != nil {
-		return err
-	}
-	c.Port = port
-	if out, err := c.run(context.Background(), true, "initdb", "-D", c.DataDir, "-U", "postgres", "--auth=trust",
-		"-E", "UTF8", "--locale=C", "--no-sync"); err != nil {
-		return fmt.Errorf("initdb: %w\n%s", err, out)
-	}
-	return c.configure(opts)
-}
-
-// prepareDir makes the cluster directory usable by the postgres OS user when
-// the test runs as root.
-func (c *Cluster) prepareDir() error {
-	if os.Geteuid() == 0 {
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			return fmt.Errorf("running as root needs the postgres OS user: %w", err)
-		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		c.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
-		if err := os.Chmod(c.Dir, 0o755); err != nil {
-			return err
-		}
-		if err := os.Chown(c.Dir, uid, gid); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// configure appends the harness settings to postgresql.conf and writes a
-// pg_hba.conf that trusts loopback, replication included.
-func (c *Cluster) configure(opts Options) error {
-	settings := map[string]string{
-		"listen_addresses":          "'127.0.0.1'",
-		"port":                      strconv.Itoa(c.Port),
-		"unix_socket_directories":   "'" + c.Dir + "'",
-		"wal_level":                 "replica",
-		"max_wal_senders":           "10",
-		"max_replication_slots":     "10",
-		"max_prepared_transactions": "10",
-		"fsync":                     "off",
-		"synchronous_commit":        "off",
-		"full_page_writes":          "on",
-		"max_wal_size":              "1GB",
-		"logging_collector":         "off",
-		"log_min_messages":          "warning",
-	}
-	for k, v := range opts.Settings {
-		settings[k] = quoteSetting(v)
-	}
-	var conf strings.Builder
-	conf.WriteString("\n# strata pgtest\n")
-	for _, k := range slices.Sorted(maps.Keys(settings)) {
-		fmt.Fprintf(&conf, "%s = %s\n", k, settings[k])
-	}
-	if err := appendFile(filepath.Join(c.DataDir, "postgresql.conf"), conf.String()); err != nil {
-		return err
-	}
-	hba := "local all all trust\nlocal replication all trust\nhost all all 127.0.0.1/32 trust\nhost replication all 127.0.0.1/32 trust\n"
-	return os.WriteFile(filepath.Join(c.DataDir, "pg_hba.conf"), []byte(hba), 0o600)
-}
-
-// quoteSetting quotes a postgresql.conf value unless it is a plain word or
-// number or already quoted.
-func quoteSetting(v string) string {
-	if strings.HasPrefix(v, "'") {
-		return v
-	}
-	for _, r := range v {
-		if !(r == '_' || r == '.' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
-			return "'" + strings.ReplaceAll(v, "'", "''") + "'"
-		}
-	}
-	return v
-}
-
-func appendFile(path, s string) error {
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		return err
-	}
-	if _, err := f.WriteString(s); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// run executes a PostgreSQL binary; asPG runs it as the postgres OS user
-// when the test runs as root.
-func (c *Cluster) run(ctx context.Context, asPG bool, name string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, filepath.Join(c.BinDir, name), args...)
-	cmd.Dir = c.Dir
-	cmd.Env = append(os.Environ(), "PGHOST=127.0.0.1", "PGPORT="+strconv.Itoa(c.Port), "PGUSER=postgres",
-		"PGDATABASE=postgres", "LC_ALL=C")
-	if asPG && c.cred != nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred}
-	}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.WaitDelay = 5 * time.Second
-	err := cmd.Run()
-	return out.Bytes(), err
 }
 
 // Start starts the server and waits until it accepts connections.
@@ -270,68 +136,19 @@ func (c *Cluster) Start(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	out, err := c.run(ctx, true, "pg_ctl", "-D", c.DataDir, "-l", filepath.Join(c.Dir, "server.log"), "-w", "-t", "100", "start")
-	if err != nil {
-		log, _ := os.ReadFile(filepath.Join(c.Dir, "server.log"))
-		t.Fatalf("pgtest: pg_ctl start: %v\n%s\nserver log:\n%s", err, out, log)
+	if err := c.Server.Start(ctx); err != nil {
+		t.Fatalf("pgtest: %v", err)
 	}
-	c.running = true
 }
 
 // Stop stops the server with the given pg_ctl mode ("fast", "immediate", "smart").
 func (c *Cluster) Stop(t testing.TB, mode string) {
 	t.Helper()
-	if err := c.stop(mode); err != nil {
-		t.Fatalf("pgtest: %v", err)
-	}
-}
-
-func (c *Cluster) stop(mode string) error {
-	if !c.running {
-		return nil
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	out, err := c.run(ctx, true, "pg_ctl", "-D", c.DataDir, "-m", mode, "-w", "-t", "100", "stop")
-	if err != nil {
-		return fmt.Errorf("pg_ctl stop -m %s: %w\n%s", mode, err, out)
+	if err := c.Server.Stop(ctx, mode); err != nil {
+		t.Fatalf("pgtest: %v", err)
 	}
-	c.running = false
-	return nil
-}
-
-// kill stops the server however it can: pg_ctl immediate, then SIGKILL of
-// the postmaster named in postmaster.pid.
-func (c *Cluster) kill(t testing.TB) {
-	if !c.running {
-		return
-	}
-	if err := c.stop("immediate"); err == nil {
-		return
-	}
-	b, err := os.ReadFile(filepath.Join(c.DataDir, "postmaster.pid"))
-	if err != nil {
-		return
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	if pid, err := strconv.Atoi(strings.TrimSpace(line)); err == nil && pid > 0 {
-		// Kill the postmaster's process group: it and its children.
-		_ = syscall.Kill(-pid, syscall.SIGKILL)
-		_ = syscall.Kill(pid, syscall.SIGKILL)
-		t.Logf("pgtest: killed postmaster %d", pid)
-	}
-	c.running = false
-}
-
-// WALDir is the cluster's pg_wal directory.
-func (c *Cluster) WALDir() string { return filepath.Join(c.DataDir, "pg_wal") }
-
-// ConnString returns a libpq URL for database db ("" means postgres).
-func (c *Cluster) ConnString(db string) string {
-	if db == "" {
-		db = "postgres"
-	}
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", c.Port, db)
 }
 
 // SQL runs each statement in its own psql -c (so VACUUM and CREATE DATABASE
@@ -366,11 +183,7 @@ func (c *Cluster) Query(t testing.TB, sql string) string {
 func (c *Cluster) Psql(db, sql string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	out, err := c.run(ctx, false, "psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql)
-	if err != nil {
-		return "", fmt.Errorf("psql %q: %w\n%s", sql, err, out)
-	}
-	return strings.TrimSpace(string(out)), nil
+	return c.Server.Psql(ctx, db, sql)
 }
 
 // Pgbench runs pgbench with args against database postgres.
@@ -378,11 +191,11 @@ func (c *Cluster) Pgbench(t testing.TB, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	out, err := c.run(ctx, false, "pgbench", append(args, "postgres")...)
+	out, err := c.Server.Pgbench(ctx, args...)
 	if err != nil {
-		t.Fatalf("pgtest: pgbench %v: %v\n%s", args, err, out)
+		t.Fatalf("pgtest: %v", err)
 	}
-	return string(out)
+	return out
 }
 
 // CurrentLSN returns pg_current_wal_insert_lsn().
@@ -411,7 +224,7 @@ func (c *Cluster) lsnQuery(t testing.TB, q string) lsn.LSN {
 func (c *Cluster) Waldump(args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	out, err := c.run(ctx, false, "pg_waldump", append([]string{"-p", c.WALDir()}, args...)...)
+	out, err := c.Run(ctx, false, "pg_waldump", append([]string{"-p", c.WALDir()}, args...)...)
 	if err != nil {
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) {
@@ -424,6 +237,6 @@ func (c *Cluster) Waldump(args ...string) (string, error) {
 
 // ServerLog returns the server log so far.
 func (c *Cluster) ServerLog() string {
-	b, _ := os.ReadFile(filepath.Join(c.Dir, "server.log"))
+	b, _ := os.ReadFile(c.LogFile())
 	return string(b)
 }

@@ -31,11 +31,3 @@ func TestClusterStartsRunsSQLAndKeepsWAL(t *testing.T) {
 		t.Fatalf("count after restart = %q", got)
 	}
 }
-
-func TestQuoteSettingQuotesOnlyWhenNeeded(t *testing.T) {
-	for in, want := range map[string]string{"all": "all", "16MB": "16MB", "heap,btree": "'heap,btree'", "'x'": "'x'", "a b": "'a b'"} {
-		if got := quoteSetting(in); got != want {
-			t.Errorf("quoteSetting(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

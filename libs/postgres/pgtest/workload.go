@@ -48,7 +48,7 @@ func CoverageWorkload(scale int) []Step {
 			"delete from items where id % 3 = 0",
 			"vacuum items",
 			"delete from items where id > "+n(700), // empties many leaf pages
-			"vacuum items", // btree page deletion
+			"vacuum items",                         // btree page deletion
 			"vacuum (freeze) items",
 			"insert into items select g, 1, 'again' from generate_series("+n(5000)+", "+n(5600)+") g", // dedup in items_grp
 		),
