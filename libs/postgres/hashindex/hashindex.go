@@ -22,9 +22,11 @@
 //	VACUUM_ONE_PAGE     0 page cleaned, 1 metapage (ntuples - n)
 //
 // Blocks marked "no change" are only locked by PostgreSQL's redo; Redo
-// leaves them untouched. Pages are []byte of exactly 8192 bytes; every
-// offset, length and count from the record is checked, and a bad one is an
-// error, never a panic. Redo does not set the page LSN; the caller does.
+// leaves them untouched, their page LSN included. Every other block gets the
+// record's end LSN (rec.EndLSN), as PageSetLSN does in hash_xlog.c, so a
+// dispatcher should not stamp Hash pages itself (see LeavesLSN). Pages are
+// []byte of exactly 8192 bytes; every offset, length and count from the
+// record is checked, and a bad one is an error, never a panic.
 package hashindex
 
 import (
@@ -109,7 +111,22 @@ func Redo(pg []byte, rec *wal.Record, blk *wal.BlockRef) error {
 	if err := redo(page.Page(pg), rec, blk, op); err != nil {
 		return fmt.Errorf("hash %s block %d (blk %d): %w", OpName(op), blk.ID, blk.Blk, err)
 	}
+	if !LeavesLSN(op, blk.ID) {
+		page.Page(pg).SetLSN(rec.EndLSN)
+	}
 	return nil
+}
+
+// LeavesLSN reports whether PostgreSQL leaves the page LSN of block id of a
+// Hash record with opcode op unchanged: block 0 of DELETE,
+// MOVE_PAGE_CONTENTS and SQUEEZE_PAGE is the primary bucket page, which is
+// only cleanup-locked (neither the primary nor redo stamps it).
+func LeavesLSN(op uint8, id uint8) bool {
+	switch op & 0xF0 {
+	case Delete, MovePageContents, SqueezePage:
+		return id == 0
+	}
+	return false
 }
 
 var errUnexpectedBlock = fmt.Errorf("unexpected block reference for this record type")

@@ -318,3 +318,19 @@ func TestMalformedHashRecordsAreErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestRedoStampsTheEndLSNExceptOnTheLockedPrimaryBucketPage(t *testing.T) {
+	r := hrec(Delete, []byte{0, 0}, wal.BlockRef{ID: 0}, wal.BlockRef{ID: 1, Data: le16(1)})
+	r.EndLSN = 0x1_0000_5000
+	bucket := bucketPage(t, 1, PageBucket, htup(1, 1, 1))
+	bucket.SetLSN(0x100)
+	over := bucketPage(t, 1, PageOverflow, htup(1, 2, 2))
+	redoOK(t, bucket, r, 0)
+	redoOK(t, over, r, 1)
+	if bucket.LSN() != 0x100 {
+		t.Errorf("primary bucket page LSN %s, want unchanged", bucket.LSN())
+	}
+	if over.LSN() != r.EndLSN {
+		t.Errorf("cleaned page LSN %s, want %s", over.LSN(), r.EndLSN)
+	}
+}
