@@ -39,6 +39,7 @@ var coveredBy = map[string]string{
 	"Heap2/LOCK_UPDATED":      "`TestLockConfirmInplaceAndLockUpdated` (the oracle workload rarely produces it)",
 	"Heap/TRUNCATE":           "oracle at wal_level=logical (record seen, no block references)",
 	"Heap2/NEW_CID":           "oracle at wal_level=logical (record seen, no block references)",
+	"Generic/Generic":         oracle + " (bloom index), `TestGenericDeltaFragments`",
 	"Sequence/LOG":            oracle + ", `TestSequenceLogRebuildsPage`",
 	"Btree/INSERT_META":       "nbtree package tests",
 	"Btree/UNLINK_PAGE_META":  "nbtree package tests",

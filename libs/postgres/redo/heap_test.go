@@ -432,3 +432,20 @@ func TestUnsupportedRecordsFailClearly(t *testing.T) {
 		t.Fatalf("an image to apply must be restored for any rmgr: %v", err)
 	}
 }
+
+func TestGenericDeltaFragments(t *testing.T) {
+	pg := make([]byte, page.Size)
+	_ = page.Page(pg).Init(64) // special space [8128, 8192)
+	pg[100] = 0xEE             // in the hole: zeroed by redo
+	delta := append(le16(8130, 2), 'h', 'i')
+	delta = append(delta, le16(8150, 3)...)
+	delta = append(delta, "xyz"...)
+	apply(t, pg, trec{rmid: wal.RmGeneric, blocks: []tblock{{id: 0, rel: testRel, blk: 1, data: delta}}}, 0x1000)
+	if string(pg[8130:8132]) != "hi" || string(pg[8150:8153]) != "xyz" || pg[100] != 0 || page.Page(pg).LSN() != 0x1000 {
+		t.Fatalf("fragments not applied: % x", pg[8128:8134])
+	}
+	bad := trec{rmid: wal.RmGeneric, blocks: []tblock{{id: 0, rel: testRel, blk: 1, data: append(le16(8190, 4), "abcd"...)}}}.decode(t, 0x2000)
+	if err := ApplyBlock(pg, bad, 0); err == nil {
+		t.Fatal("fragment past the page end accepted")
+	}
+}

@@ -127,7 +127,7 @@ func maskFor(rmid uint8) func(page.Page, uint32) {
 	switch rmid {
 	case wal.RmHeap, wal.RmHeap2:
 		return heapMask
-	case wal.RmSeq:
+	case wal.RmSeq, wal.RmGeneric: // generic_mask is seq_mask's body
 		return func(p page.Page, _ uint32) { seqMask(p) }
 	case wal.RmBtree:
 		return func(p page.Page, _ uint32) { btreeMask(p) }

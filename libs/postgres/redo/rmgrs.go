@@ -84,7 +84,7 @@ var rmgrs = [...]rmgr{
 	wal.RmBRIN:       {status: always(StatusUnsupported)},
 	wal.RmCommitTs:   {status: always(StatusNoPageEffect)},
 	wal.RmReplOrigin: {status: always(StatusNoPageEffect)},
-	wal.RmGeneric:    {status: always(StatusUnsupported)},
+	wal.RmGeneric:    {status: always(StatusRedo), redo: genericRedo},
 	wal.RmLogicalMsg: {status: always(StatusNoPageEffect)},
 }
 
@@ -200,4 +200,29 @@ func btreeStatus(op uint8) Status {
 		return StatusNoPageEffect
 	}
 	return StatusRedo
+}
+
+// genericRedo applies a generic WAL record's delta (generic_redo): a sequence
+// of fragments {offset u16, length u16, bytes}, each copied into the page,
+// then the hole [pd_lower, pd_upper) zeroed.
+func genericRedo(pg page.Page, _ *wal.Record, blk *wal.BlockRef) error {
+	d := blk.Data
+	for len(d) > 0 {
+		if len(d) < 4 {
+			return errorString("generic record: truncated fragment header")
+		}
+		off, n := int(binary.LittleEndian.Uint16(d)), int(binary.LittleEndian.Uint16(d[2:]))
+		d = d[4:]
+		if n > len(d) || off+n > page.Size {
+			return errorString("generic record: fragment outside the page or the record")
+		}
+		copy(pg[off:off+n], d[:n])
+		d = d[n:]
+	}
+	lo, up := pg.Lower(), pg.Upper()
+	if lo > up || up > page.Size {
+		return errorString("generic record: page has pd_lower > pd_upper")
+	}
+	clear(pg[lo:up])
+	return nil
 }
