@@ -11,7 +11,9 @@ import (
 
 // Writer is the single writer of a timeline, obtained with Timeline.Writer.
 // It holds the timeline's write lock until Close, so a batch of puts at one
-// LSN is never split by a freeze. Not safe for concurrent use.
+// LSN is never split by a freeze. Hold it for a batch of records, not
+// forever: FreezeAndFlush and the checkpoint_timeout freeze wait for (or
+// skip while) a Writer is held. Not safe for concurrent use.
 type Writer struct {
 	t       *Timeline
 	open    *inmem.Layer
@@ -53,7 +55,6 @@ func (w *Writer) Put(k key.Key, at lsn.LSN, v value.Value) error {
 			return fmt.Errorf("timeline %s: put %s at %s: %w: below the unfinished batch at %s", t.id, k, at, ErrInvalidLSN, w.pending)
 		}
 		w.pending = at
-		w.open = nil
 	}
 	if w.open == nil {
 		t.mu.Lock()
@@ -100,8 +101,9 @@ func (w *Writer) FinishWrite(at lsn.LSN) error {
 	}
 	t.lsnMu.Unlock()
 	w.pending = lsn.Invalid
-	if t.shouldFreeze(at) {
+	if w.open != nil && shouldFreeze(w.open, at, t.lastFreezeAt, t.opts.CheckpointDistance) {
 		t.freezeLocked()
+		w.open = nil
 	}
 	return nil
 }
@@ -120,15 +122,14 @@ func (t *Timeline) checkWritable() error {
 	return nil
 }
 
-// shouldFreeze applies the checkpoint_distance rules; writeMu is held.
-func (t *Timeline) shouldFreeze(last lsn.LSN) bool {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	if t.open == nil || t.open.Empty() {
+// shouldFreeze applies the checkpoint_distance rules to the open layer. The
+// caller holds writeMu, which every change of the open layer and of
+// lastFreezeAt also holds.
+func shouldFreeze(open *inmem.Layer, last, lastFreezeAt lsn.LSN, distance int64) bool {
+	if open.Empty() {
 		return false
 	}
-	return t.open.Footprint() >= t.opts.CheckpointDistance ||
-		int64(last-t.lastFreezeAt) >= t.opts.CheckpointDistance
+	return open.Footprint() >= distance || int64(last-lastFreezeAt) >= distance
 }
 
 // freezeLocked freezes the open layer at last_record_lsn+1 and wakes the
