@@ -334,3 +334,18 @@ func TestRedoStampsTheEndLSNExceptOnTheLockedPrimaryBucketPage(t *testing.T) {
 		t.Errorf("cleaned page LSN %s, want %s", over.LSN(), r.EndLSN)
 	}
 }
+
+func TestAddOverflowPageWithANewBitmapPageRecordsItInTheMetapage(t *testing.T) {
+	meta := metaPage(t)
+	r := hrec(AddOvflPage, cat(le16(4096), []byte{0}), wal.BlockRef{ID: 0, Blk: 7, Data: le32(1)}, wal.BlockRef{ID: 1, Blk: 2},
+		wal.BlockRef{ID: 3, Blk: 8}, wal.BlockRef{ID: 4, Data: le32(40)})
+	nb := page.Page(make([]byte, page.Size))
+	redoOK(t, nb, r, 3)
+	redoOK(t, meta, r, 4)
+	if nb.Lower() != 24+4096 || flagOf(nb) != PageBitmap {
+		t.Fatalf("new bitmap page lower %d flag %#x", nb.Lower(), flagOf(nb))
+	}
+	if u32(meta, mdNMaps) != 1 || u32(meta, mdMapp) != 8 || u32(meta, mdSpares+4) != 3 || u32(meta, mdFirstFree) != 40 {
+		t.Fatalf("nmaps %d mapp[0] %d spares[1] %d", u32(meta, mdNMaps), u32(meta, mdMapp), u32(meta, mdSpares+4))
+	}
+}

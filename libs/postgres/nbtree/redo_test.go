@@ -348,3 +348,20 @@ func TestMalformedRecordsAreErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestSplitRightReplacesAPostingListThatStaysOnTheLeft(t *testing.T) {
+	// Rightmost leaf: 10, posting(20: (1,1),(1,3),(1,5)), 30. The new item
+	// 20@(1,2) splits the posting list; it goes right (as 20@(1,5)), the
+	// posting list keeps (1,1),(1,2),(1,3) on the left.
+	orig := btPage(t, 0, 0, 0, FlagLeaf, tup(tid{1, 9}, 10), posting(t, 20, tid{1, 1}, tid{1, 3}, tid{1, 5}), tup(tid{2, 1}, 30))
+	md := cat(le32(0), le16(3, 3, 1))
+	r := rec(SplitR, md, wal.BlockRef{ID: 0, Blk: 3, Data: cat(tup(tid{1, 2}, 20), tup(tid{0, 0}, 20))}, wal.BlockRef{ID: 1, Blk: 4})
+	redoBlock(t, orig, r, 0)
+	if got := keys(t, orig); !equalU64(got, []uint64{20, 10, 20}) {
+		t.Fatalf("left keys %v", got)
+	}
+	p, _ := tupleAt(orig, 3)
+	if got := tids(t, p); len(got) != 3 || got[1] != (tid{1, 2}) || got[2] != (tid{1, 3}) {
+		t.Fatalf("left posting list %v", got)
+	}
+}
