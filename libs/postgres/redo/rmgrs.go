@@ -76,7 +76,7 @@ var rmgrs = [...]rmgr{
 	wal.RmHeap2:      {status: heap2Status, redo: heapam.RedoHeap2, setsLSN: true},
 	wal.RmHeap:       {status: heapStatus, redo: heapam.RedoHeap, setsLSN: true},
 	wal.RmBtree:      {status: btreeStatus, redo: bytesRedo(nbtree.Redo)},
-	wal.RmHash:       {status: always(StatusRedo), redo: bytesRedo(hashindex.Redo)},
+	wal.RmHash:       {status: always(StatusRedo), redo: bytesRedo(hashindex.Redo), setsLSN: true},
 	wal.RmGin:        {status: always(StatusUnsupported)},
 	wal.RmGist:       {status: gistStatus},
 	wal.RmSeq:        {status: seqStatus, redo: seqRedo},
