@@ -1,6 +1,7 @@
 package wal
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -47,9 +48,12 @@ type ReaderOptions struct {
 
 // Reader reads records from a directory of WAL segment files (pg_wal).
 // Next returns io.EOF at the end of the WAL: a missing segment file, the end
-// of a partial segment file, a zero record length, or a recycled segment.
-// Malformed WAL before that is an *Error. A Reader is not safe for
-// concurrent use; a returned Record is valid until the next call to Next.
+// of a partial segment file, a zero record length, a recycled or zero page,
+// or malformed WAL at the tip (a record torn by a crash: no valid WAL page
+// follows it in its segment or starts the next one; TipError then returns
+// the *Error). Malformed WAL that valid WAL follows is returned as an *Error.
+// A Reader is not safe for concurrent use; a returned Record is valid until
+// the next call to Next.
 type Reader struct {
 	dir   string
 	opts  ReaderOptions
@@ -60,7 +64,12 @@ type Reader struct {
 	fileSeg uint64
 	fileEOF bool // file ended before its segment end
 	names   map[uint64]string
+	tipErr  error
 }
+
+// TipError returns the malformed-WAL error that ended reading at the tip of
+// the WAL (see Reader), or nil.
+func (r *Reader) TipError() error { return r.tipErr }
 
 // NewReader opens the WAL in dir for reading from start. If start is
 // lsn.Invalid, reading begins at the first segment in dir.
@@ -125,6 +134,11 @@ func (r *Reader) Next() (*Record, error) {
 		case errors.Is(err, ErrEndOfWAL):
 			return nil, io.EOF
 		case !errors.Is(err, ErrNeedData):
+			var we *Error
+			if errors.As(err, &we) && !r.walContinuesAfter(r.dec.Position()) {
+				r.tipErr = err
+				return nil, io.EOF
+			}
 			return nil, err
 		}
 		if err := r.fill(); err != nil {
@@ -190,4 +204,34 @@ func (r *Reader) Close() error {
 	err := r.file.Close()
 	r.file = nil
 	return err
+}
+
+// walContinuesAfter reports whether a valid WAL page header (right magic and
+// page address) exists on a page after the one holding at, in at's segment
+// or at the start of the next segment: then WAL was written after at.
+func (r *Reader) walContinuesAfter(at lsn.LSN) bool {
+	seg := at.SegmentNumber()
+	hdr := make([]byte, pageHdrSize)
+	valid := func(f *os.File, page lsn.LSN) bool {
+		n, _ := f.ReadAt(hdr, int64(page.SegmentOffset()))
+		return n == len(hdr) && binary.LittleEndian.Uint16(hdr) == PageMagic &&
+			lsn.LSN(binary.LittleEndian.Uint64(hdr[8:])) == page
+	}
+	if name, ok := r.names[seg]; ok {
+		if f, err := os.Open(filepath.Join(r.dir, name)); err == nil {
+			defer f.Close()
+			for page := at/walPageSize*walPageSize + walPageSize; page.SegmentNumber() == seg; page += walPageSize {
+				if valid(f, page) {
+					return true
+				}
+			}
+		}
+	}
+	if name, ok := r.names[seg+1]; ok {
+		if f, err := os.Open(filepath.Join(r.dir, name)); err == nil {
+			defer f.Close()
+			return valid(f, lsn.LSN((seg+1)*segSize))
+		}
+	}
+	return false
 }

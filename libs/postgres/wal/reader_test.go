@@ -235,3 +235,40 @@ func TestSegmentFileNamesRoundTrip(t *testing.T) {
 	}
 	_ = bytes.Equal
 }
+
+func TestReaderEndsAtATornRecordButNotAtCorruptionInTheMiddle(t *testing.T) {
+	w := synthWAL(t, 6, 200, false)
+	last := len(w.lsns) - 1
+	buf := w.finish()
+	cases := []struct {
+		name    string
+		rec     int
+		wantEOF bool
+	}{
+		{"a torn last record is the end of the WAL", last, true},
+		{"a corrupt record with WAL after it is an error", 50, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			bad := append([]byte(nil), buf...)
+			off := int(w.lsns[tc.rec]-w.base) + recordHdrSize + 1
+			bad[off] ^= 0xFF
+			ww := &walWriter{base: w.base, buf: bad, tli: w.tli}
+			r, err := NewReader(ww.writeSegments(t), w.base, ReaderOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			recs, err := readAll(t, r)
+			if tc.wantEOF {
+				if !errors.Is(err, io.EOF) || len(recs) != tc.rec || r.TipError() == nil {
+					t.Fatalf("got %d records, %v, tip error %v; want %d records and io.EOF", len(recs), err, r.TipError(), tc.rec)
+				}
+				return
+			}
+			var we *Error
+			if !errors.As(err, &we) || we.LSN != w.lsns[tc.rec] || we.Kind != KindCRC {
+				t.Fatalf("got %v after %d records, want a CRC error at %s", err, len(recs), w.lsns[tc.rec])
+			}
+		})
+	}
+}
