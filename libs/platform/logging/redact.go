@@ -36,7 +36,8 @@ var (
 // RedactString masks passwords in connection strings (URL and key=value
 // forms), bearer tokens and JWTs found anywhere in s.
 func RedactString(s string) string {
-	if !strings.ContainsAny(s, "@=") && !strings.Contains(s, "eyJ") && !strings.Contains(strings.ToLower(s), "bearer") {
+	if !strings.ContainsAny(s, "@=") && !strings.Contains(s, "eyJ") &&
+		!strings.Contains(s, "earer") && !strings.Contains(s, "EARER") { // [Bb]earer, BEARER
 		return s
 	}
 	s = urlPassword.ReplaceAllString(s, "${1}"+Redacted+"@")
