@@ -358,3 +358,15 @@ func (s *Server) Pgbench(ctx context.Context, args ...string) (string, error) {
 	}
 	return string(out), nil
 }
+
+// MkdirOwned creates directory path (and its parents) owned by the server's
+// OS user, for tools such as pg_basebackup that run as that user.
+func (s *Server) MkdirOwned(path string) error {
+	if err := os.MkdirAll(path, 0o700); err != nil {
+		return err
+	}
+	if s.cred == nil {
+		return nil
+	}
+	return os.Chown(path, int(s.cred.Uid), int(s.cred.Gid))
+}

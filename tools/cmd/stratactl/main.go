@@ -3,10 +3,11 @@
 package main
 
 import (
+	"github.com/stratadb/strata/tools/internal/bench"
 	"github.com/stratadb/strata/tools/internal/ctl"
 	"github.com/stratadb/strata/tools/internal/walcmd"
 )
 
 func main() {
-	ctl.Main(walcmd.New())
+	ctl.Main(walcmd.New(), bench.New())
 }
