@@ -21,6 +21,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"syscall"
 
 	"github.com/stratadb/strata/libs/postgres/redo"
 	"github.com/stratadb/strata/services/walredopool/internal/wire"
@@ -39,8 +41,13 @@ type Options struct {
 }
 
 // Main runs the worker on the process's stdin and stdout and returns the exit
-// status.
+// status. It first closes every descriptor above stderr that the process
+// inherited (see CloseInheritedFDs).
 func Main(opts Options) int {
+	if err := CloseInheritedFDs(); err != nil {
+		fmt.Fprintf(os.Stderr, "walredo worker %d: %v\n", os.Getpid(), err)
+		return 2
+	}
 	err := Serve(bufio.NewReaderSize(os.Stdin, 64<<10), os.Stdout, opts)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "walredo worker %d: %v\n", os.Getpid(), err)
@@ -132,6 +139,34 @@ func (s *server) apply() (page []byte, err error) {
 func (s *server) reply(m []byte) error {
 	if _, err := s.out.Write(m); err != nil {
 		return fmt.Errorf("write reply: %w", err)
+	}
+	return nil
+}
+
+// CloseInheritedFDs closes every descriptor above 2 that lacks FD_CLOEXEC.
+// Go opens all its own descriptors close-on-exec, so at the start of a
+// freshly executed process such a descriptor can only have been inherited
+// from the pool's process (os/exec passes on any descriptor its opener did
+// not mark close-on-exec). What remains above 2 is the Go runtime's own.
+func CloseInheritedFDs() error {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return fmt.Errorf("list open descriptors: %w", err)
+	}
+	for _, e := range ents {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil || fd <= 2 {
+			continue
+		}
+		flags, _, errno := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_GETFD, 0)
+		if errno != 0 {
+			continue // the directory's own descriptor, closed meanwhile
+		}
+		if flags&syscall.FD_CLOEXEC == 0 {
+			if err := syscall.Close(fd); err != nil {
+				return fmt.Errorf("close inherited descriptor %d: %w", fd, err)
+			}
+		}
 	}
 	return nil
 }
