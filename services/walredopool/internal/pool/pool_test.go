@@ -316,4 +316,3 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		})
 	}
 }
-
