@@ -1157,7 +1157,13 @@ type TimelineInfo struct {
 	// True while the tenant is still attaching.
 	AwaitsDownload bool `protobuf:"varint,19,opt,name=awaits_download,json=awaitsDownload,proto3" json:"awaits_download,omitempty"`
 	// Timeline state: "Loading", "Active", "Stopping" or "Broken".
-	State         string `protobuf:"bytes,20,opt,name=state,proto3" json:"state,omitempty"`
+	State string `protobuf:"bytes,20,opt,name=state,proto3" json:"state,omitempty"`
+	// Reads, basebackups and branches below this LSN are refused: for a timeline imported
+	// from a base backup of a running primary it is the backup's end LSN (the data files
+	// are only consistent from there on). Absent when no such limit exists.
+	MinReadableLsn *string `protobuf:"bytes,21,opt,name=min_readable_lsn,json=minReadableLsn,proto3,oneof" json:"min_readable_lsn,omitempty"`
+	// Why the timeline is Broken; absent in other states.
+	BrokenReason  *string `protobuf:"bytes,22,opt,name=broken_reason,json=brokenReason,proto3,oneof" json:"broken_reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1332,6 +1338,20 @@ func (x *TimelineInfo) GetState() string {
 	return ""
 }
 
+func (x *TimelineInfo) GetMinReadableLsn() string {
+	if x != nil && x.MinReadableLsn != nil {
+		return *x.MinReadableLsn
+	}
+	return ""
+}
+
+func (x *TimelineInfo) GetBrokenReason() string {
+	if x != nil && x.BrokenReason != nil {
+		return *x.BrokenReason
+	}
+	return ""
+}
+
 // ListTimelinesRequest names a tenant.
 type ListTimelinesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1442,7 +1462,10 @@ func (x *ListTimelinesResponse) GetTimelines() []*TimelineInfo {
 	return nil
 }
 
-// TimelineSource says where a root timeline's data comes from.
+// TimelineSource says where a root timeline's data comes from. With only connstr,
+// page-service creates the replication slot (physical, RESERVE_WAL), takes a base backup
+// over the replication protocol (BASE_BACKUP), imports it at its start LSN and streams WAL
+// from there; reads are allowed from the backup's end LSN on (min_readable_lsn).
 type TimelineSource struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// libpq connection string of the PostgreSQL 15 primary whose WAL the timeline ingests
@@ -1451,14 +1474,17 @@ type TimelineSource struct {
 	// Path, on page-service's host, of a base backup tar to import as the initial state.
 	// When empty and connstr is set, page-service takes a base backup over connstr.
 	BasebackupTarPath string `protobuf:"bytes,2,opt,name=basebackup_tar_path,json=basebackupTarPath,proto3" json:"basebackup_tar_path,omitempty"`
-	// LSN ("X/Y") at which the imported base backup is consistent; required with
-	// basebackup_tar_path.
+	// LSN ("X/Y") at which the imported base backup starts (its checkpoint's redo point;
+	// becomes initdb_lsn); required with basebackup_tar_path. WAL is streamed from here.
 	BasebackupLsn string `protobuf:"bytes,3,opt,name=basebackup_lsn,json=basebackupLsn,proto3" json:"basebackup_lsn,omitempty"`
 	// Replication slot to stream from; created when missing. Empty means a name derived
-	// from the timeline id.
-	SlotName      string `protobuf:"bytes,4,opt,name=slot_name,json=slotName,proto3" json:"slot_name,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// from the timeline id ("strata_<timeline id>").
+	SlotName string `protobuf:"bytes,4,opt,name=slot_name,json=slotName,proto3" json:"slot_name,omitempty"`
+	// LSN ("X/Y") where the base backup of basebackup_tar_path ends (minimum readable LSN);
+	// basebackup_lsn when empty (a backup of a cleanly stopped cluster).
+	BasebackupEndLsn string `protobuf:"bytes,5,opt,name=basebackup_end_lsn,json=basebackupEndLsn,proto3" json:"basebackup_end_lsn,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *TimelineSource) Reset() {
@@ -1515,6 +1541,13 @@ func (x *TimelineSource) GetBasebackupLsn() string {
 func (x *TimelineSource) GetSlotName() string {
 	if x != nil {
 		return x.SlotName
+	}
+	return ""
+}
+
+func (x *TimelineSource) GetBasebackupEndLsn() string {
+	if x != nil {
+		return x.BasebackupEndLsn
 	}
 	return ""
 }
@@ -1657,6 +1690,116 @@ func (x *CreateTimelineResponse) GetTimeline() *TimelineInfo {
 	return nil
 }
 
+// SetTimelineWalSourceRequest names a timeline and its new WAL source.
+type SetTimelineWalSourceRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Tenant id, 32 hex digits (from the path).
+	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// Timeline id, 32 hex digits (from the path).
+	TimelineId string `protobuf:"bytes,2,opt,name=timeline_id,json=timelineId,proto3" json:"timeline_id,omitempty"`
+	// The WAL source (the REST body): connstr (required) and slot_name (optional).
+	Source        *TimelineSource `protobuf:"bytes,3,opt,name=source,proto3" json:"source,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetTimelineWalSourceRequest) Reset() {
+	*x = SetTimelineWalSourceRequest{}
+	mi := &file_strata_pageservice_v1_management_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetTimelineWalSourceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetTimelineWalSourceRequest) ProtoMessage() {}
+
+func (x *SetTimelineWalSourceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_strata_pageservice_v1_management_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetTimelineWalSourceRequest.ProtoReflect.Descriptor instead.
+func (*SetTimelineWalSourceRequest) Descriptor() ([]byte, []int) {
+	return file_strata_pageservice_v1_management_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *SetTimelineWalSourceRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *SetTimelineWalSourceRequest) GetTimelineId() string {
+	if x != nil {
+		return x.TimelineId
+	}
+	return ""
+}
+
+func (x *SetTimelineWalSourceRequest) GetSource() *TimelineSource {
+	if x != nil {
+		return x.Source
+	}
+	return nil
+}
+
+// SetTimelineWalSourceResponse describes the timeline with its new source.
+type SetTimelineWalSourceResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The timeline.
+	Timeline      *TimelineInfo `protobuf:"bytes,1,opt,name=timeline,proto3" json:"timeline,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetTimelineWalSourceResponse) Reset() {
+	*x = SetTimelineWalSourceResponse{}
+	mi := &file_strata_pageservice_v1_management_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetTimelineWalSourceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetTimelineWalSourceResponse) ProtoMessage() {}
+
+func (x *SetTimelineWalSourceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_strata_pageservice_v1_management_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetTimelineWalSourceResponse.ProtoReflect.Descriptor instead.
+func (*SetTimelineWalSourceResponse) Descriptor() ([]byte, []int) {
+	return file_strata_pageservice_v1_management_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *SetTimelineWalSourceResponse) GetTimeline() *TimelineInfo {
+	if x != nil {
+		return x.Timeline
+	}
+	return nil
+}
+
 // GetTimelineRequest names a timeline.
 type GetTimelineRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1674,7 +1817,7 @@ type GetTimelineRequest struct {
 
 func (x *GetTimelineRequest) Reset() {
 	*x = GetTimelineRequest{}
-	mi := &file_strata_pageservice_v1_management_proto_msgTypes[24]
+	mi := &file_strata_pageservice_v1_management_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1686,7 +1829,7 @@ func (x *GetTimelineRequest) String() string {
 func (*GetTimelineRequest) ProtoMessage() {}
 
 func (x *GetTimelineRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_pageservice_v1_management_proto_msgTypes[24]
+	mi := &file_strata_pageservice_v1_management_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1699,7 +1842,7 @@ func (x *GetTimelineRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTimelineRequest.ProtoReflect.Descriptor instead.
 func (*GetTimelineRequest) Descriptor() ([]byte, []int) {
-	return file_strata_pageservice_v1_management_proto_rawDescGZIP(), []int{24}
+	return file_strata_pageservice_v1_management_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GetTimelineRequest) GetTenantId() string {
@@ -1741,7 +1884,7 @@ type GetTimelineResponse struct {
 
 func (x *GetTimelineResponse) Reset() {
 	*x = GetTimelineResponse{}
-	mi := &file_strata_pageservice_v1_management_proto_msgTypes[25]
+	mi := &file_strata_pageservice_v1_management_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1753,7 +1896,7 @@ func (x *GetTimelineResponse) String() string {
 func (*GetTimelineResponse) ProtoMessage() {}
 
 func (x *GetTimelineResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_pageservice_v1_management_proto_msgTypes[25]
+	mi := &file_strata_pageservice_v1_management_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1766,7 +1909,7 @@ func (x *GetTimelineResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTimelineResponse.ProtoReflect.Descriptor instead.
 func (*GetTimelineResponse) Descriptor() ([]byte, []int) {
-	return file_strata_pageservice_v1_management_proto_rawDescGZIP(), []int{25}
+	return file_strata_pageservice_v1_management_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetTimelineResponse) GetTimeline() *TimelineInfo {
@@ -1789,7 +1932,7 @@ type DeleteTimelineRequest struct {
 
 func (x *DeleteTimelineRequest) Reset() {
 	*x = DeleteTimelineRequest{}
-	mi := &file_strata_pageservice_v1_management_proto_msgTypes[26]
+	mi := &file_strata_pageservice_v1_management_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1801,7 +1944,7 @@ func (x *DeleteTimelineRequest) String() string {
 func (*DeleteTimelineRequest) ProtoMessage() {}
 
 func (x *DeleteTimelineRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_pageservice_v1_management_proto_msgTypes[26]
+	mi := &file_strata_pageservice_v1_management_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1814,7 +1957,7 @@ func (x *DeleteTimelineRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTimelineRequest.ProtoReflect.Descriptor instead.
 func (*DeleteTimelineRequest) Descriptor() ([]byte, []int) {
-	return file_strata_pageservice_v1_management_proto_rawDescGZIP(), []int{26}
+	return file_strata_pageservice_v1_management_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *DeleteTimelineRequest) GetTenantId() string {
@@ -1840,7 +1983,7 @@ type DeleteTimelineResponse struct {
 
 func (x *DeleteTimelineResponse) Reset() {
 	*x = DeleteTimelineResponse{}
-	mi := &file_strata_pageservice_v1_management_proto_msgTypes[27]
+	mi := &file_strata_pageservice_v1_management_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1852,7 +1995,7 @@ func (x *DeleteTimelineResponse) String() string {
 func (*DeleteTimelineResponse) ProtoMessage() {}
 
 func (x *DeleteTimelineResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_pageservice_v1_management_proto_msgTypes[27]
+	mi := &file_strata_pageservice_v1_management_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1865,7 +2008,7 @@ func (x *DeleteTimelineResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTimelineResponse.ProtoReflect.Descriptor instead.
 func (*DeleteTimelineResponse) Descriptor() ([]byte, []int) {
-	return file_strata_pageservice_v1_management_proto_rawDescGZIP(), []int{27}
+	return file_strata_pageservice_v1_management_proto_rawDescGZIP(), []int{29}
 }
 
 // GetLsnByTimestampRequest asks for the LSN of a point in time.
@@ -1883,7 +2026,7 @@ type GetLsnByTimestampRequest struct {
 
 func (x *GetLsnByTimestampRequest) Reset() {
 	*x = GetLsnByTimestampRequest{}
-	mi := &file_strata_pageservice_v1_management_proto_msgTypes[28]
+	mi := &file_strata_pageservice_v1_management_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1895,7 +2038,7 @@ func (x *GetLsnByTimestampRequest) String() string {
 func (*GetLsnByTimestampRequest) ProtoMessage() {}
 
 func (x *GetLsnByTimestampRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_pageservice_v1_management_proto_msgTypes[28]
+	mi := &file_strata_pageservice_v1_management_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1908,7 +2051,7 @@ func (x *GetLsnByTimestampRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetLsnByTimestampRequest.ProtoReflect.Descriptor instead.
 func (*GetLsnByTimestampRequest) Descriptor() ([]byte, []int) {
-	return file_strata_pageservice_v1_management_proto_rawDescGZIP(), []int{28}
+	return file_strata_pageservice_v1_management_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GetLsnByTimestampRequest) GetTenantId() string {
@@ -1945,7 +2088,7 @@ type GetLsnByTimestampResponse struct {
 
 func (x *GetLsnByTimestampResponse) Reset() {
 	*x = GetLsnByTimestampResponse{}
-	mi := &file_strata_pageservice_v1_management_proto_msgTypes[29]
+	mi := &file_strata_pageservice_v1_management_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1957,7 +2100,7 @@ func (x *GetLsnByTimestampResponse) String() string {
 func (*GetLsnByTimestampResponse) ProtoMessage() {}
 
 func (x *GetLsnByTimestampResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_pageservice_v1_management_proto_msgTypes[29]
+	mi := &file_strata_pageservice_v1_management_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1970,7 +2113,7 @@ func (x *GetLsnByTimestampResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetLsnByTimestampResponse.ProtoReflect.Descriptor instead.
 func (*GetLsnByTimestampResponse) Descriptor() ([]byte, []int) {
-	return file_strata_pageservice_v1_management_proto_rawDescGZIP(), []int{29}
+	return file_strata_pageservice_v1_management_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GetLsnByTimestampResponse) GetLsn() string {
@@ -1993,7 +2136,7 @@ type CheckpointTimelineRequest struct {
 
 func (x *CheckpointTimelineRequest) Reset() {
 	*x = CheckpointTimelineRequest{}
-	mi := &file_strata_pageservice_v1_management_proto_msgTypes[30]
+	mi := &file_strata_pageservice_v1_management_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2005,7 +2148,7 @@ func (x *CheckpointTimelineRequest) String() string {
 func (*CheckpointTimelineRequest) ProtoMessage() {}
 
 func (x *CheckpointTimelineRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_pageservice_v1_management_proto_msgTypes[30]
+	mi := &file_strata_pageservice_v1_management_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2018,7 +2161,7 @@ func (x *CheckpointTimelineRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckpointTimelineRequest.ProtoReflect.Descriptor instead.
 func (*CheckpointTimelineRequest) Descriptor() ([]byte, []int) {
-	return file_strata_pageservice_v1_management_proto_rawDescGZIP(), []int{30}
+	return file_strata_pageservice_v1_management_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *CheckpointTimelineRequest) GetTenantId() string {
@@ -2044,7 +2187,7 @@ type CheckpointTimelineResponse struct {
 
 func (x *CheckpointTimelineResponse) Reset() {
 	*x = CheckpointTimelineResponse{}
-	mi := &file_strata_pageservice_v1_management_proto_msgTypes[31]
+	mi := &file_strata_pageservice_v1_management_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2056,7 +2199,7 @@ func (x *CheckpointTimelineResponse) String() string {
 func (*CheckpointTimelineResponse) ProtoMessage() {}
 
 func (x *CheckpointTimelineResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_pageservice_v1_management_proto_msgTypes[31]
+	mi := &file_strata_pageservice_v1_management_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2069,7 +2212,7 @@ func (x *CheckpointTimelineResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckpointTimelineResponse.ProtoReflect.Descriptor instead.
 func (*CheckpointTimelineResponse) Descriptor() ([]byte, []int) {
-	return file_strata_pageservice_v1_management_proto_rawDescGZIP(), []int{31}
+	return file_strata_pageservice_v1_management_proto_rawDescGZIP(), []int{33}
 }
 
 // CompactTimelineRequest names a timeline.
@@ -2085,7 +2228,7 @@ type CompactTimelineRequest struct {
 
 func (x *CompactTimelineRequest) Reset() {
 	*x = CompactTimelineRequest{}
-	mi := &file_strata_pageservice_v1_management_proto_msgTypes[32]
+	mi := &file_strata_pageservice_v1_management_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2097,7 +2240,7 @@ func (x *CompactTimelineRequest) String() string {
 func (*CompactTimelineRequest) ProtoMessage() {}
 
 func (x *CompactTimelineRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_pageservice_v1_management_proto_msgTypes[32]
+	mi := &file_strata_pageservice_v1_management_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2110,7 +2253,7 @@ func (x *CompactTimelineRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompactTimelineRequest.ProtoReflect.Descriptor instead.
 func (*CompactTimelineRequest) Descriptor() ([]byte, []int) {
-	return file_strata_pageservice_v1_management_proto_rawDescGZIP(), []int{32}
+	return file_strata_pageservice_v1_management_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *CompactTimelineRequest) GetTenantId() string {
@@ -2136,7 +2279,7 @@ type CompactTimelineResponse struct {
 
 func (x *CompactTimelineResponse) Reset() {
 	*x = CompactTimelineResponse{}
-	mi := &file_strata_pageservice_v1_management_proto_msgTypes[33]
+	mi := &file_strata_pageservice_v1_management_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2148,7 +2291,7 @@ func (x *CompactTimelineResponse) String() string {
 func (*CompactTimelineResponse) ProtoMessage() {}
 
 func (x *CompactTimelineResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_pageservice_v1_management_proto_msgTypes[33]
+	mi := &file_strata_pageservice_v1_management_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2161,7 +2304,7 @@ func (x *CompactTimelineResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompactTimelineResponse.ProtoReflect.Descriptor instead.
 func (*CompactTimelineResponse) Descriptor() ([]byte, []int) {
-	return file_strata_pageservice_v1_management_proto_rawDescGZIP(), []int{33}
+	return file_strata_pageservice_v1_management_proto_rawDescGZIP(), []int{35}
 }
 
 // GcTimelineRequest names a timeline and optionally overrides the horizon.
@@ -2179,7 +2322,7 @@ type GcTimelineRequest struct {
 
 func (x *GcTimelineRequest) Reset() {
 	*x = GcTimelineRequest{}
-	mi := &file_strata_pageservice_v1_management_proto_msgTypes[34]
+	mi := &file_strata_pageservice_v1_management_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2191,7 +2334,7 @@ func (x *GcTimelineRequest) String() string {
 func (*GcTimelineRequest) ProtoMessage() {}
 
 func (x *GcTimelineRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_pageservice_v1_management_proto_msgTypes[34]
+	mi := &file_strata_pageservice_v1_management_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2204,7 +2347,7 @@ func (x *GcTimelineRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GcTimelineRequest.ProtoReflect.Descriptor instead.
 func (*GcTimelineRequest) Descriptor() ([]byte, []int) {
-	return file_strata_pageservice_v1_management_proto_rawDescGZIP(), []int{34}
+	return file_strata_pageservice_v1_management_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GcTimelineRequest) GetTenantId() string {
@@ -2251,7 +2394,7 @@ type GcTimelineResponse struct {
 
 func (x *GcTimelineResponse) Reset() {
 	*x = GcTimelineResponse{}
-	mi := &file_strata_pageservice_v1_management_proto_msgTypes[35]
+	mi := &file_strata_pageservice_v1_management_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2263,7 +2406,7 @@ func (x *GcTimelineResponse) String() string {
 func (*GcTimelineResponse) ProtoMessage() {}
 
 func (x *GcTimelineResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_pageservice_v1_management_proto_msgTypes[35]
+	mi := &file_strata_pageservice_v1_management_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2276,7 +2419,7 @@ func (x *GcTimelineResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GcTimelineResponse.ProtoReflect.Descriptor instead.
 func (*GcTimelineResponse) Descriptor() ([]byte, []int) {
-	return file_strata_pageservice_v1_management_proto_rawDescGZIP(), []int{35}
+	return file_strata_pageservice_v1_management_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GcTimelineResponse) GetLayersTotal() uint64 {
@@ -2341,7 +2484,7 @@ type Failpoint struct {
 
 func (x *Failpoint) Reset() {
 	*x = Failpoint{}
-	mi := &file_strata_pageservice_v1_management_proto_msgTypes[36]
+	mi := &file_strata_pageservice_v1_management_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2353,7 +2496,7 @@ func (x *Failpoint) String() string {
 func (*Failpoint) ProtoMessage() {}
 
 func (x *Failpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_pageservice_v1_management_proto_msgTypes[36]
+	mi := &file_strata_pageservice_v1_management_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2366,7 +2509,7 @@ func (x *Failpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Failpoint.ProtoReflect.Descriptor instead.
 func (*Failpoint) Descriptor() ([]byte, []int) {
-	return file_strata_pageservice_v1_management_proto_rawDescGZIP(), []int{36}
+	return file_strata_pageservice_v1_management_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *Failpoint) GetName() string {
@@ -2394,7 +2537,7 @@ type ConfigureFailpointsRequest struct {
 
 func (x *ConfigureFailpointsRequest) Reset() {
 	*x = ConfigureFailpointsRequest{}
-	mi := &file_strata_pageservice_v1_management_proto_msgTypes[37]
+	mi := &file_strata_pageservice_v1_management_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2406,7 +2549,7 @@ func (x *ConfigureFailpointsRequest) String() string {
 func (*ConfigureFailpointsRequest) ProtoMessage() {}
 
 func (x *ConfigureFailpointsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_pageservice_v1_management_proto_msgTypes[37]
+	mi := &file_strata_pageservice_v1_management_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2419,7 +2562,7 @@ func (x *ConfigureFailpointsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureFailpointsRequest.ProtoReflect.Descriptor instead.
 func (*ConfigureFailpointsRequest) Descriptor() ([]byte, []int) {
-	return file_strata_pageservice_v1_management_proto_rawDescGZIP(), []int{37}
+	return file_strata_pageservice_v1_management_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ConfigureFailpointsRequest) GetFailpoints() []*Failpoint {
@@ -2438,7 +2581,7 @@ type ConfigureFailpointsResponse struct {
 
 func (x *ConfigureFailpointsResponse) Reset() {
 	*x = ConfigureFailpointsResponse{}
-	mi := &file_strata_pageservice_v1_management_proto_msgTypes[38]
+	mi := &file_strata_pageservice_v1_management_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2450,7 +2593,7 @@ func (x *ConfigureFailpointsResponse) String() string {
 func (*ConfigureFailpointsResponse) ProtoMessage() {}
 
 func (x *ConfigureFailpointsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_strata_pageservice_v1_management_proto_msgTypes[38]
+	mi := &file_strata_pageservice_v1_management_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2463,7 +2606,7 @@ func (x *ConfigureFailpointsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureFailpointsResponse.ProtoReflect.Descriptor instead.
 func (*ConfigureFailpointsResponse) Descriptor() ([]byte, []int) {
-	return file_strata_pageservice_v1_management_proto_rawDescGZIP(), []int{38}
+	return file_strata_pageservice_v1_management_proto_rawDescGZIP(), []int{40}
 }
 
 var File_strata_pageservice_v1_management_proto protoreflect.FileDescriptor
@@ -2577,7 +2720,8 @@ const file_strata_pageservice_v1_management_proto_rawDesc = "" +
 	"\x14AttachTenantResponse\"2\n" +
 	"\x13DetachTenantRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\"\x16\n" +
-	"\x14DetachTenantResponse\"\xf1\t\n" +
+	"\x14DetachTenantResponse\"\xf1\n" +
+	"\n" +
 	"\fTimelineInfo\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1f\n" +
 	"\vtimeline_id\x18\x02 \x01(\tR\n" +
@@ -2603,7 +2747,9 @@ const file_strata_pageservice_v1_management_proto_rawDesc = "" +
 	"\n" +
 	"pg_version\x18\x12 \x01(\rR\tpgVersion\x12'\n" +
 	"\x0fawaits_download\x18\x13 \x01(\bR\x0eawaitsDownload\x12\x14\n" +
-	"\x05state\x18\x14 \x01(\tR\x05stateB\x17\n" +
+	"\x05state\x18\x14 \x01(\tR\x05state\x12-\n" +
+	"\x10min_readable_lsn\x18\x15 \x01(\tH\vR\x0eminReadableLsn\x88\x01\x01\x12(\n" +
+	"\rbroken_reason\x18\x16 \x01(\tH\fR\fbrokenReason\x88\x01\x01B\x17\n" +
 	"\x15_ancestor_timeline_idB\x0f\n" +
 	"\r_ancestor_lsnB\x12\n" +
 	"\x10_prev_record_lsnB\r\n" +
@@ -2614,18 +2760,21 @@ const file_strata_pageservice_v1_management_proto_rawDesc = "" +
 	"&_current_physical_size_non_incrementalB\x15\n" +
 	"\x13_wal_source_connstrB\x18\n" +
 	"\x16_last_received_msg_lsnB\x17\n" +
-	"\x15_last_received_msg_ts\"\xd5\x01\n" +
+	"\x15_last_received_msg_tsB\x13\n" +
+	"\x11_min_readable_lsnB\x10\n" +
+	"\x0e_broken_reason\"\xd5\x01\n" +
 	"\x14ListTimelinesRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12N\n" +
 	"$include_non_incremental_logical_size\x18\x02 \x01(\bR includeNonIncrementalLogicalSize\x12P\n" +
 	"%include_non_incremental_physical_size\x18\x03 \x01(\bR!includeNonIncrementalPhysicalSize\"Z\n" +
 	"\x15ListTimelinesResponse\x12A\n" +
-	"\ttimelines\x18\x01 \x03(\v2#.strata.pageservice.v1.TimelineInfoR\ttimelines\"\x9e\x01\n" +
+	"\ttimelines\x18\x01 \x03(\v2#.strata.pageservice.v1.TimelineInfoR\ttimelines\"\xcc\x01\n" +
 	"\x0eTimelineSource\x12\x18\n" +
 	"\aconnstr\x18\x01 \x01(\tR\aconnstr\x12.\n" +
 	"\x13basebackup_tar_path\x18\x02 \x01(\tR\x11basebackupTarPath\x12%\n" +
 	"\x0ebasebackup_lsn\x18\x03 \x01(\tR\rbasebackupLsn\x12\x1b\n" +
-	"\tslot_name\x18\x04 \x01(\tR\bslotName\"\x81\x03\n" +
+	"\tslot_name\x18\x04 \x01(\tR\bslotName\x12,\n" +
+	"\x12basebackup_end_lsn\x18\x05 \x01(\tR\x10basebackupEndLsn\"\x81\x03\n" +
 	"\x15CreateTimelineRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12+\n" +
 	"\x0fnew_timeline_id\x18\x02 \x01(\tH\x00R\rnewTimelineId\x88\x01\x01\x125\n" +
@@ -2639,6 +2788,13 @@ const file_strata_pageservice_v1_management_proto_rawDesc = "" +
 	"\x13_ancestor_start_lsnB\r\n" +
 	"\v_pg_version\"Y\n" +
 	"\x16CreateTimelineResponse\x12?\n" +
+	"\btimeline\x18\x01 \x01(\v2#.strata.pageservice.v1.TimelineInfoR\btimeline\"\x9a\x01\n" +
+	"\x1bSetTimelineWalSourceRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1f\n" +
+	"\vtimeline_id\x18\x02 \x01(\tR\n" +
+	"timelineId\x12=\n" +
+	"\x06source\x18\x03 \x01(\v2%.strata.pageservice.v1.TimelineSourceR\x06source\"_\n" +
+	"\x1cSetTimelineWalSourceResponse\x12?\n" +
 	"\btimeline\x18\x01 \x01(\v2#.strata.pageservice.v1.TimelineInfoR\btimeline\"\xf4\x01\n" +
 	"\x12GetTimelineRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1f\n" +
@@ -2692,7 +2848,7 @@ const file_strata_pageservice_v1_management_proto_rawDesc = "" +
 	"\n" +
 	"failpoints\x18\x01 \x03(\v2 .strata.pageservice.v1.FailpointR\n" +
 	"failpoints\"\x1d\n" +
-	"\x1bConfigureFailpointsResponse2\xaa\x15\n" +
+	"\x1bConfigureFailpointsResponse2\x80\x17\n" +
 	"\x11ManagementService\x12r\n" +
 	"\tGetStatus\x12'.strata.pageservice.v1.GetStatusRequest\x1a(.strata.pageservice.v1.GetStatusResponse\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
 	"/v1/status\x12\x81\x01\n" +
@@ -2706,7 +2862,8 @@ const file_strata_pageservice_v1_management_proto_rawDesc = "" +
 	"\fAttachTenant\x12*.strata.pageservice.v1.AttachTenantRequest\x1a+.strata.pageservice.v1.AttachTenantResponse\"(\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/tenant/{tenant_id}/attach\x12\x91\x01\n" +
 	"\fDetachTenant\x12*.strata.pageservice.v1.DetachTenantRequest\x1a+.strata.pageservice.v1.DetachTenantResponse\"(\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/tenant/{tenant_id}/detach\x12\x9e\x01\n" +
 	"\rListTimelines\x12+.strata.pageservice.v1.ListTimelinesRequest\x1a,.strata.pageservice.v1.ListTimelinesResponse\"2\x82\xd3\xe4\x93\x02,b\ttimelines\x12\x1f/v1/tenant/{tenant_id}/timeline\x12\xa3\x01\n" +
-	"\x0eCreateTimeline\x12,.strata.pageservice.v1.CreateTimelineRequest\x1a-.strata.pageservice.v1.CreateTimelineResponse\"4\x82\xd3\xe4\x93\x02.:\x01*b\btimeline\"\x1f/v1/tenant/{tenant_id}/timeline\x12\xa5\x01\n" +
+	"\x0eCreateTimeline\x12,.strata.pageservice.v1.CreateTimelineRequest\x1a-.strata.pageservice.v1.CreateTimelineResponse\"4\x82\xd3\xe4\x93\x02.:\x01*b\btimeline\"\x1f/v1/tenant/{tenant_id}/timeline\x12\xd3\x01\n" +
+	"\x14SetTimelineWalSource\x122.strata.pageservice.v1.SetTimelineWalSourceRequest\x1a3.strata.pageservice.v1.SetTimelineWalSourceResponse\"R\x82\xd3\xe4\x93\x02L:\x06sourceb\btimeline\x1a8/v1/tenant/{tenant_id}/timeline/{timeline_id}/wal_source\x12\xa5\x01\n" +
 	"\vGetTimeline\x12).strata.pageservice.v1.GetTimelineRequest\x1a*.strata.pageservice.v1.GetTimelineResponse\"?\x82\xd3\xe4\x93\x029b\btimeline\x12-/v1/tenant/{tenant_id}/timeline/{timeline_id}\x12\xa4\x01\n" +
 	"\x0eDeleteTimeline\x12,.strata.pageservice.v1.DeleteTimelineRequest\x1a-.strata.pageservice.v1.DeleteTimelineResponse\"5\x82\xd3\xe4\x93\x02/*-/v1/tenant/{tenant_id}/timeline/{timeline_id}\x12\xc7\x01\n" +
 	"\x11GetLsnByTimestamp\x12/.strata.pageservice.v1.GetLsnByTimestampRequest\x1a0.strata.pageservice.v1.GetLsnByTimestampResponse\"O\x82\xd3\xe4\x93\x02Ib\x03lsn\x12B/v1/tenant/{tenant_id}/timeline/{timeline_id}/get_lsn_by_timestamp\x12\xbe\x01\n" +
@@ -2729,47 +2886,49 @@ func file_strata_pageservice_v1_management_proto_rawDescGZIP() []byte {
 	return file_strata_pageservice_v1_management_proto_rawDescData
 }
 
-var file_strata_pageservice_v1_management_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_strata_pageservice_v1_management_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_strata_pageservice_v1_management_proto_goTypes = []any{
-	(*GetStatusRequest)(nil),            // 0: strata.pageservice.v1.GetStatusRequest
-	(*GetStatusResponse)(nil),           // 1: strata.pageservice.v1.GetStatusResponse
-	(*TenantInfo)(nil),                  // 2: strata.pageservice.v1.TenantInfo
-	(*ListTenantsRequest)(nil),          // 3: strata.pageservice.v1.ListTenantsRequest
-	(*ListTenantsResponse)(nil),         // 4: strata.pageservice.v1.ListTenantsResponse
-	(*TenantConfig)(nil),                // 5: strata.pageservice.v1.TenantConfig
-	(*CreateTenantRequest)(nil),         // 6: strata.pageservice.v1.CreateTenantRequest
-	(*CreateTenantResponse)(nil),        // 7: strata.pageservice.v1.CreateTenantResponse
-	(*GetTenantRequest)(nil),            // 8: strata.pageservice.v1.GetTenantRequest
-	(*GetTenantResponse)(nil),           // 9: strata.pageservice.v1.GetTenantResponse
-	(*GetTenantConfigRequest)(nil),      // 10: strata.pageservice.v1.GetTenantConfigRequest
-	(*GetTenantConfigResponse)(nil),     // 11: strata.pageservice.v1.GetTenantConfigResponse
-	(*UpdateTenantConfigRequest)(nil),   // 12: strata.pageservice.v1.UpdateTenantConfigRequest
-	(*UpdateTenantConfigResponse)(nil),  // 13: strata.pageservice.v1.UpdateTenantConfigResponse
-	(*AttachTenantRequest)(nil),         // 14: strata.pageservice.v1.AttachTenantRequest
-	(*AttachTenantResponse)(nil),        // 15: strata.pageservice.v1.AttachTenantResponse
-	(*DetachTenantRequest)(nil),         // 16: strata.pageservice.v1.DetachTenantRequest
-	(*DetachTenantResponse)(nil),        // 17: strata.pageservice.v1.DetachTenantResponse
-	(*TimelineInfo)(nil),                // 18: strata.pageservice.v1.TimelineInfo
-	(*ListTimelinesRequest)(nil),        // 19: strata.pageservice.v1.ListTimelinesRequest
-	(*ListTimelinesResponse)(nil),       // 20: strata.pageservice.v1.ListTimelinesResponse
-	(*TimelineSource)(nil),              // 21: strata.pageservice.v1.TimelineSource
-	(*CreateTimelineRequest)(nil),       // 22: strata.pageservice.v1.CreateTimelineRequest
-	(*CreateTimelineResponse)(nil),      // 23: strata.pageservice.v1.CreateTimelineResponse
-	(*GetTimelineRequest)(nil),          // 24: strata.pageservice.v1.GetTimelineRequest
-	(*GetTimelineResponse)(nil),         // 25: strata.pageservice.v1.GetTimelineResponse
-	(*DeleteTimelineRequest)(nil),       // 26: strata.pageservice.v1.DeleteTimelineRequest
-	(*DeleteTimelineResponse)(nil),      // 27: strata.pageservice.v1.DeleteTimelineResponse
-	(*GetLsnByTimestampRequest)(nil),    // 28: strata.pageservice.v1.GetLsnByTimestampRequest
-	(*GetLsnByTimestampResponse)(nil),   // 29: strata.pageservice.v1.GetLsnByTimestampResponse
-	(*CheckpointTimelineRequest)(nil),   // 30: strata.pageservice.v1.CheckpointTimelineRequest
-	(*CheckpointTimelineResponse)(nil),  // 31: strata.pageservice.v1.CheckpointTimelineResponse
-	(*CompactTimelineRequest)(nil),      // 32: strata.pageservice.v1.CompactTimelineRequest
-	(*CompactTimelineResponse)(nil),     // 33: strata.pageservice.v1.CompactTimelineResponse
-	(*GcTimelineRequest)(nil),           // 34: strata.pageservice.v1.GcTimelineRequest
-	(*GcTimelineResponse)(nil),          // 35: strata.pageservice.v1.GcTimelineResponse
-	(*Failpoint)(nil),                   // 36: strata.pageservice.v1.Failpoint
-	(*ConfigureFailpointsRequest)(nil),  // 37: strata.pageservice.v1.ConfigureFailpointsRequest
-	(*ConfigureFailpointsResponse)(nil), // 38: strata.pageservice.v1.ConfigureFailpointsResponse
+	(*GetStatusRequest)(nil),             // 0: strata.pageservice.v1.GetStatusRequest
+	(*GetStatusResponse)(nil),            // 1: strata.pageservice.v1.GetStatusResponse
+	(*TenantInfo)(nil),                   // 2: strata.pageservice.v1.TenantInfo
+	(*ListTenantsRequest)(nil),           // 3: strata.pageservice.v1.ListTenantsRequest
+	(*ListTenantsResponse)(nil),          // 4: strata.pageservice.v1.ListTenantsResponse
+	(*TenantConfig)(nil),                 // 5: strata.pageservice.v1.TenantConfig
+	(*CreateTenantRequest)(nil),          // 6: strata.pageservice.v1.CreateTenantRequest
+	(*CreateTenantResponse)(nil),         // 7: strata.pageservice.v1.CreateTenantResponse
+	(*GetTenantRequest)(nil),             // 8: strata.pageservice.v1.GetTenantRequest
+	(*GetTenantResponse)(nil),            // 9: strata.pageservice.v1.GetTenantResponse
+	(*GetTenantConfigRequest)(nil),       // 10: strata.pageservice.v1.GetTenantConfigRequest
+	(*GetTenantConfigResponse)(nil),      // 11: strata.pageservice.v1.GetTenantConfigResponse
+	(*UpdateTenantConfigRequest)(nil),    // 12: strata.pageservice.v1.UpdateTenantConfigRequest
+	(*UpdateTenantConfigResponse)(nil),   // 13: strata.pageservice.v1.UpdateTenantConfigResponse
+	(*AttachTenantRequest)(nil),          // 14: strata.pageservice.v1.AttachTenantRequest
+	(*AttachTenantResponse)(nil),         // 15: strata.pageservice.v1.AttachTenantResponse
+	(*DetachTenantRequest)(nil),          // 16: strata.pageservice.v1.DetachTenantRequest
+	(*DetachTenantResponse)(nil),         // 17: strata.pageservice.v1.DetachTenantResponse
+	(*TimelineInfo)(nil),                 // 18: strata.pageservice.v1.TimelineInfo
+	(*ListTimelinesRequest)(nil),         // 19: strata.pageservice.v1.ListTimelinesRequest
+	(*ListTimelinesResponse)(nil),        // 20: strata.pageservice.v1.ListTimelinesResponse
+	(*TimelineSource)(nil),               // 21: strata.pageservice.v1.TimelineSource
+	(*CreateTimelineRequest)(nil),        // 22: strata.pageservice.v1.CreateTimelineRequest
+	(*CreateTimelineResponse)(nil),       // 23: strata.pageservice.v1.CreateTimelineResponse
+	(*SetTimelineWalSourceRequest)(nil),  // 24: strata.pageservice.v1.SetTimelineWalSourceRequest
+	(*SetTimelineWalSourceResponse)(nil), // 25: strata.pageservice.v1.SetTimelineWalSourceResponse
+	(*GetTimelineRequest)(nil),           // 26: strata.pageservice.v1.GetTimelineRequest
+	(*GetTimelineResponse)(nil),          // 27: strata.pageservice.v1.GetTimelineResponse
+	(*DeleteTimelineRequest)(nil),        // 28: strata.pageservice.v1.DeleteTimelineRequest
+	(*DeleteTimelineResponse)(nil),       // 29: strata.pageservice.v1.DeleteTimelineResponse
+	(*GetLsnByTimestampRequest)(nil),     // 30: strata.pageservice.v1.GetLsnByTimestampRequest
+	(*GetLsnByTimestampResponse)(nil),    // 31: strata.pageservice.v1.GetLsnByTimestampResponse
+	(*CheckpointTimelineRequest)(nil),    // 32: strata.pageservice.v1.CheckpointTimelineRequest
+	(*CheckpointTimelineResponse)(nil),   // 33: strata.pageservice.v1.CheckpointTimelineResponse
+	(*CompactTimelineRequest)(nil),       // 34: strata.pageservice.v1.CompactTimelineRequest
+	(*CompactTimelineResponse)(nil),      // 35: strata.pageservice.v1.CompactTimelineResponse
+	(*GcTimelineRequest)(nil),            // 36: strata.pageservice.v1.GcTimelineRequest
+	(*GcTimelineResponse)(nil),           // 37: strata.pageservice.v1.GcTimelineResponse
+	(*Failpoint)(nil),                    // 38: strata.pageservice.v1.Failpoint
+	(*ConfigureFailpointsRequest)(nil),   // 39: strata.pageservice.v1.ConfigureFailpointsRequest
+	(*ConfigureFailpointsResponse)(nil),  // 40: strata.pageservice.v1.ConfigureFailpointsResponse
 }
 var file_strata_pageservice_v1_management_proto_depIdxs = []int32{
 	2,  // 0: strata.pageservice.v1.ListTenantsResponse.tenants:type_name -> strata.pageservice.v1.TenantInfo
@@ -2780,47 +2939,51 @@ var file_strata_pageservice_v1_management_proto_depIdxs = []int32{
 	18, // 5: strata.pageservice.v1.ListTimelinesResponse.timelines:type_name -> strata.pageservice.v1.TimelineInfo
 	21, // 6: strata.pageservice.v1.CreateTimelineRequest.source:type_name -> strata.pageservice.v1.TimelineSource
 	18, // 7: strata.pageservice.v1.CreateTimelineResponse.timeline:type_name -> strata.pageservice.v1.TimelineInfo
-	18, // 8: strata.pageservice.v1.GetTimelineResponse.timeline:type_name -> strata.pageservice.v1.TimelineInfo
-	36, // 9: strata.pageservice.v1.ConfigureFailpointsRequest.failpoints:type_name -> strata.pageservice.v1.Failpoint
-	0,  // 10: strata.pageservice.v1.ManagementService.GetStatus:input_type -> strata.pageservice.v1.GetStatusRequest
-	3,  // 11: strata.pageservice.v1.ManagementService.ListTenants:input_type -> strata.pageservice.v1.ListTenantsRequest
-	6,  // 12: strata.pageservice.v1.ManagementService.CreateTenant:input_type -> strata.pageservice.v1.CreateTenantRequest
-	8,  // 13: strata.pageservice.v1.ManagementService.GetTenant:input_type -> strata.pageservice.v1.GetTenantRequest
-	10, // 14: strata.pageservice.v1.ManagementService.GetTenantConfig:input_type -> strata.pageservice.v1.GetTenantConfigRequest
-	12, // 15: strata.pageservice.v1.ManagementService.UpdateTenantConfig:input_type -> strata.pageservice.v1.UpdateTenantConfigRequest
-	14, // 16: strata.pageservice.v1.ManagementService.AttachTenant:input_type -> strata.pageservice.v1.AttachTenantRequest
-	16, // 17: strata.pageservice.v1.ManagementService.DetachTenant:input_type -> strata.pageservice.v1.DetachTenantRequest
-	19, // 18: strata.pageservice.v1.ManagementService.ListTimelines:input_type -> strata.pageservice.v1.ListTimelinesRequest
-	22, // 19: strata.pageservice.v1.ManagementService.CreateTimeline:input_type -> strata.pageservice.v1.CreateTimelineRequest
-	24, // 20: strata.pageservice.v1.ManagementService.GetTimeline:input_type -> strata.pageservice.v1.GetTimelineRequest
-	26, // 21: strata.pageservice.v1.ManagementService.DeleteTimeline:input_type -> strata.pageservice.v1.DeleteTimelineRequest
-	28, // 22: strata.pageservice.v1.ManagementService.GetLsnByTimestamp:input_type -> strata.pageservice.v1.GetLsnByTimestampRequest
-	30, // 23: strata.pageservice.v1.ManagementService.CheckpointTimeline:input_type -> strata.pageservice.v1.CheckpointTimelineRequest
-	32, // 24: strata.pageservice.v1.ManagementService.CompactTimeline:input_type -> strata.pageservice.v1.CompactTimelineRequest
-	34, // 25: strata.pageservice.v1.ManagementService.GcTimeline:input_type -> strata.pageservice.v1.GcTimelineRequest
-	37, // 26: strata.pageservice.v1.ManagementService.ConfigureFailpoints:input_type -> strata.pageservice.v1.ConfigureFailpointsRequest
-	1,  // 27: strata.pageservice.v1.ManagementService.GetStatus:output_type -> strata.pageservice.v1.GetStatusResponse
-	4,  // 28: strata.pageservice.v1.ManagementService.ListTenants:output_type -> strata.pageservice.v1.ListTenantsResponse
-	7,  // 29: strata.pageservice.v1.ManagementService.CreateTenant:output_type -> strata.pageservice.v1.CreateTenantResponse
-	9,  // 30: strata.pageservice.v1.ManagementService.GetTenant:output_type -> strata.pageservice.v1.GetTenantResponse
-	11, // 31: strata.pageservice.v1.ManagementService.GetTenantConfig:output_type -> strata.pageservice.v1.GetTenantConfigResponse
-	13, // 32: strata.pageservice.v1.ManagementService.UpdateTenantConfig:output_type -> strata.pageservice.v1.UpdateTenantConfigResponse
-	15, // 33: strata.pageservice.v1.ManagementService.AttachTenant:output_type -> strata.pageservice.v1.AttachTenantResponse
-	17, // 34: strata.pageservice.v1.ManagementService.DetachTenant:output_type -> strata.pageservice.v1.DetachTenantResponse
-	20, // 35: strata.pageservice.v1.ManagementService.ListTimelines:output_type -> strata.pageservice.v1.ListTimelinesResponse
-	23, // 36: strata.pageservice.v1.ManagementService.CreateTimeline:output_type -> strata.pageservice.v1.CreateTimelineResponse
-	25, // 37: strata.pageservice.v1.ManagementService.GetTimeline:output_type -> strata.pageservice.v1.GetTimelineResponse
-	27, // 38: strata.pageservice.v1.ManagementService.DeleteTimeline:output_type -> strata.pageservice.v1.DeleteTimelineResponse
-	29, // 39: strata.pageservice.v1.ManagementService.GetLsnByTimestamp:output_type -> strata.pageservice.v1.GetLsnByTimestampResponse
-	31, // 40: strata.pageservice.v1.ManagementService.CheckpointTimeline:output_type -> strata.pageservice.v1.CheckpointTimelineResponse
-	33, // 41: strata.pageservice.v1.ManagementService.CompactTimeline:output_type -> strata.pageservice.v1.CompactTimelineResponse
-	35, // 42: strata.pageservice.v1.ManagementService.GcTimeline:output_type -> strata.pageservice.v1.GcTimelineResponse
-	38, // 43: strata.pageservice.v1.ManagementService.ConfigureFailpoints:output_type -> strata.pageservice.v1.ConfigureFailpointsResponse
-	27, // [27:44] is the sub-list for method output_type
-	10, // [10:27] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	21, // 8: strata.pageservice.v1.SetTimelineWalSourceRequest.source:type_name -> strata.pageservice.v1.TimelineSource
+	18, // 9: strata.pageservice.v1.SetTimelineWalSourceResponse.timeline:type_name -> strata.pageservice.v1.TimelineInfo
+	18, // 10: strata.pageservice.v1.GetTimelineResponse.timeline:type_name -> strata.pageservice.v1.TimelineInfo
+	38, // 11: strata.pageservice.v1.ConfigureFailpointsRequest.failpoints:type_name -> strata.pageservice.v1.Failpoint
+	0,  // 12: strata.pageservice.v1.ManagementService.GetStatus:input_type -> strata.pageservice.v1.GetStatusRequest
+	3,  // 13: strata.pageservice.v1.ManagementService.ListTenants:input_type -> strata.pageservice.v1.ListTenantsRequest
+	6,  // 14: strata.pageservice.v1.ManagementService.CreateTenant:input_type -> strata.pageservice.v1.CreateTenantRequest
+	8,  // 15: strata.pageservice.v1.ManagementService.GetTenant:input_type -> strata.pageservice.v1.GetTenantRequest
+	10, // 16: strata.pageservice.v1.ManagementService.GetTenantConfig:input_type -> strata.pageservice.v1.GetTenantConfigRequest
+	12, // 17: strata.pageservice.v1.ManagementService.UpdateTenantConfig:input_type -> strata.pageservice.v1.UpdateTenantConfigRequest
+	14, // 18: strata.pageservice.v1.ManagementService.AttachTenant:input_type -> strata.pageservice.v1.AttachTenantRequest
+	16, // 19: strata.pageservice.v1.ManagementService.DetachTenant:input_type -> strata.pageservice.v1.DetachTenantRequest
+	19, // 20: strata.pageservice.v1.ManagementService.ListTimelines:input_type -> strata.pageservice.v1.ListTimelinesRequest
+	22, // 21: strata.pageservice.v1.ManagementService.CreateTimeline:input_type -> strata.pageservice.v1.CreateTimelineRequest
+	24, // 22: strata.pageservice.v1.ManagementService.SetTimelineWalSource:input_type -> strata.pageservice.v1.SetTimelineWalSourceRequest
+	26, // 23: strata.pageservice.v1.ManagementService.GetTimeline:input_type -> strata.pageservice.v1.GetTimelineRequest
+	28, // 24: strata.pageservice.v1.ManagementService.DeleteTimeline:input_type -> strata.pageservice.v1.DeleteTimelineRequest
+	30, // 25: strata.pageservice.v1.ManagementService.GetLsnByTimestamp:input_type -> strata.pageservice.v1.GetLsnByTimestampRequest
+	32, // 26: strata.pageservice.v1.ManagementService.CheckpointTimeline:input_type -> strata.pageservice.v1.CheckpointTimelineRequest
+	34, // 27: strata.pageservice.v1.ManagementService.CompactTimeline:input_type -> strata.pageservice.v1.CompactTimelineRequest
+	36, // 28: strata.pageservice.v1.ManagementService.GcTimeline:input_type -> strata.pageservice.v1.GcTimelineRequest
+	39, // 29: strata.pageservice.v1.ManagementService.ConfigureFailpoints:input_type -> strata.pageservice.v1.ConfigureFailpointsRequest
+	1,  // 30: strata.pageservice.v1.ManagementService.GetStatus:output_type -> strata.pageservice.v1.GetStatusResponse
+	4,  // 31: strata.pageservice.v1.ManagementService.ListTenants:output_type -> strata.pageservice.v1.ListTenantsResponse
+	7,  // 32: strata.pageservice.v1.ManagementService.CreateTenant:output_type -> strata.pageservice.v1.CreateTenantResponse
+	9,  // 33: strata.pageservice.v1.ManagementService.GetTenant:output_type -> strata.pageservice.v1.GetTenantResponse
+	11, // 34: strata.pageservice.v1.ManagementService.GetTenantConfig:output_type -> strata.pageservice.v1.GetTenantConfigResponse
+	13, // 35: strata.pageservice.v1.ManagementService.UpdateTenantConfig:output_type -> strata.pageservice.v1.UpdateTenantConfigResponse
+	15, // 36: strata.pageservice.v1.ManagementService.AttachTenant:output_type -> strata.pageservice.v1.AttachTenantResponse
+	17, // 37: strata.pageservice.v1.ManagementService.DetachTenant:output_type -> strata.pageservice.v1.DetachTenantResponse
+	20, // 38: strata.pageservice.v1.ManagementService.ListTimelines:output_type -> strata.pageservice.v1.ListTimelinesResponse
+	23, // 39: strata.pageservice.v1.ManagementService.CreateTimeline:output_type -> strata.pageservice.v1.CreateTimelineResponse
+	25, // 40: strata.pageservice.v1.ManagementService.SetTimelineWalSource:output_type -> strata.pageservice.v1.SetTimelineWalSourceResponse
+	27, // 41: strata.pageservice.v1.ManagementService.GetTimeline:output_type -> strata.pageservice.v1.GetTimelineResponse
+	29, // 42: strata.pageservice.v1.ManagementService.DeleteTimeline:output_type -> strata.pageservice.v1.DeleteTimelineResponse
+	31, // 43: strata.pageservice.v1.ManagementService.GetLsnByTimestamp:output_type -> strata.pageservice.v1.GetLsnByTimestampResponse
+	33, // 44: strata.pageservice.v1.ManagementService.CheckpointTimeline:output_type -> strata.pageservice.v1.CheckpointTimelineResponse
+	35, // 45: strata.pageservice.v1.ManagementService.CompactTimeline:output_type -> strata.pageservice.v1.CompactTimelineResponse
+	37, // 46: strata.pageservice.v1.ManagementService.GcTimeline:output_type -> strata.pageservice.v1.GcTimelineResponse
+	40, // 47: strata.pageservice.v1.ManagementService.ConfigureFailpoints:output_type -> strata.pageservice.v1.ConfigureFailpointsResponse
+	30, // [30:48] is the sub-list for method output_type
+	12, // [12:30] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_strata_pageservice_v1_management_proto_init() }
@@ -2833,14 +2996,14 @@ func file_strata_pageservice_v1_management_proto_init() {
 	file_strata_pageservice_v1_management_proto_msgTypes[6].OneofWrappers = []any{}
 	file_strata_pageservice_v1_management_proto_msgTypes[18].OneofWrappers = []any{}
 	file_strata_pageservice_v1_management_proto_msgTypes[22].OneofWrappers = []any{}
-	file_strata_pageservice_v1_management_proto_msgTypes[34].OneofWrappers = []any{}
+	file_strata_pageservice_v1_management_proto_msgTypes[36].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_strata_pageservice_v1_management_proto_rawDesc), len(file_strata_pageservice_v1_management_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   39,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -415,6 +415,67 @@ func local_request_ManagementService_CreateTimeline_0(ctx context.Context, marsh
 	return msg, metadata, err
 }
 
+func request_ManagementService_SetTimelineWalSource_0(ctx context.Context, marshaler runtime.Marshaler, client ManagementServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq SetTimelineWalSourceRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq.Source); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	val, ok := pathParams["tenant_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "tenant_id")
+	}
+	protoReq.TenantId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "tenant_id", err)
+	}
+	val, ok = pathParams["timeline_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "timeline_id")
+	}
+	protoReq.TimelineId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "timeline_id", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.SetTimelineWalSource(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_ManagementService_SetTimelineWalSource_0(ctx context.Context, marshaler runtime.Marshaler, server ManagementServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq SetTimelineWalSourceRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq.Source); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	val, ok := pathParams["tenant_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "tenant_id")
+	}
+	protoReq.TenantId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "tenant_id", err)
+	}
+	val, ok = pathParams["timeline_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "timeline_id")
+	}
+	protoReq.TimelineId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "timeline_id", err)
+	}
+	msg, err := server.SetTimelineWalSource(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 var filter_ManagementService_GetTimeline_0 = &utilities.DoubleArray{Encoding: map[string]int{"tenant_id": 0, "timeline_id": 1}, Base: []int{1, 1, 2, 0, 0}, Check: []int{0, 1, 1, 2, 3}}
 
 func request_ManagementService_GetTimeline_0(ctx context.Context, marshaler runtime.Marshaler, client ManagementServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
@@ -1024,6 +1085,26 @@ func RegisterManagementServiceHandlerServer(ctx context.Context, mux *runtime.Se
 		}
 		forward_ManagementService_CreateTimeline_0(annotatedContext, mux, outboundMarshaler, w, req, response_ManagementService_CreateTimeline_0{resp.(*CreateTimelineResponse)}, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodPut, pattern_ManagementService_SetTimelineWalSource_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/strata.pageservice.v1.ManagementService/SetTimelineWalSource", runtime.WithHTTPPathPattern("/v1/tenant/{tenant_id}/timeline/{timeline_id}/wal_source"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_ManagementService_SetTimelineWalSource_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_ManagementService_SetTimelineWalSource_0(annotatedContext, mux, outboundMarshaler, w, req, response_ManagementService_SetTimelineWalSource_0{resp.(*SetTimelineWalSourceResponse)}, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodGet, pattern_ManagementService_GetTimeline_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -1374,6 +1455,23 @@ func RegisterManagementServiceHandlerClient(ctx context.Context, mux *runtime.Se
 		}
 		forward_ManagementService_CreateTimeline_0(annotatedContext, mux, outboundMarshaler, w, req, response_ManagementService_CreateTimeline_0{resp.(*CreateTimelineResponse)}, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodPut, pattern_ManagementService_SetTimelineWalSource_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/strata.pageservice.v1.ManagementService/SetTimelineWalSource", runtime.WithHTTPPathPattern("/v1/tenant/{tenant_id}/timeline/{timeline_id}/wal_source"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_ManagementService_SetTimelineWalSource_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_ManagementService_SetTimelineWalSource_0(annotatedContext, mux, outboundMarshaler, w, req, response_ManagementService_SetTimelineWalSource_0{resp.(*SetTimelineWalSourceResponse)}, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodGet, pattern_ManagementService_GetTimeline_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -1541,6 +1639,15 @@ func (m response_ManagementService_CreateTimeline_0) XXX_ResponseBody() interfac
 	return response.Timeline
 }
 
+type response_ManagementService_SetTimelineWalSource_0 struct {
+	*SetTimelineWalSourceResponse
+}
+
+func (m response_ManagementService_SetTimelineWalSource_0) XXX_ResponseBody() interface{} {
+	response := m.SetTimelineWalSourceResponse
+	return response.Timeline
+}
+
 type response_ManagementService_GetTimeline_0 struct {
 	*GetTimelineResponse
 }
@@ -1560,41 +1667,43 @@ func (m response_ManagementService_GetLsnByTimestamp_0) XXX_ResponseBody() inter
 }
 
 var (
-	pattern_ManagementService_GetStatus_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "status"}, ""))
-	pattern_ManagementService_ListTenants_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "tenant"}, ""))
-	pattern_ManagementService_CreateTenant_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "tenant"}, ""))
-	pattern_ManagementService_GetTenant_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "tenant", "tenant_id"}, ""))
-	pattern_ManagementService_GetTenantConfig_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "tenant", "tenant_id", "config"}, ""))
-	pattern_ManagementService_UpdateTenantConfig_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "tenant", "tenant_id", "config"}, ""))
-	pattern_ManagementService_AttachTenant_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "tenant", "tenant_id", "attach"}, ""))
-	pattern_ManagementService_DetachTenant_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "tenant", "tenant_id", "detach"}, ""))
-	pattern_ManagementService_ListTimelines_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "tenant", "tenant_id", "timeline"}, ""))
-	pattern_ManagementService_CreateTimeline_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "tenant", "tenant_id", "timeline"}, ""))
-	pattern_ManagementService_GetTimeline_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4}, []string{"v1", "tenant", "tenant_id", "timeline", "timeline_id"}, ""))
-	pattern_ManagementService_DeleteTimeline_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4}, []string{"v1", "tenant", "tenant_id", "timeline", "timeline_id"}, ""))
-	pattern_ManagementService_GetLsnByTimestamp_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4, 2, 5}, []string{"v1", "tenant", "tenant_id", "timeline", "timeline_id", "get_lsn_by_timestamp"}, ""))
-	pattern_ManagementService_CheckpointTimeline_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4, 2, 5}, []string{"v1", "tenant", "tenant_id", "timeline", "timeline_id", "checkpoint"}, ""))
-	pattern_ManagementService_CompactTimeline_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4, 2, 5}, []string{"v1", "tenant", "tenant_id", "timeline", "timeline_id", "compact"}, ""))
-	pattern_ManagementService_GcTimeline_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4, 2, 5}, []string{"v1", "tenant", "tenant_id", "timeline", "timeline_id", "do_gc"}, ""))
-	pattern_ManagementService_ConfigureFailpoints_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "failpoints"}, ""))
+	pattern_ManagementService_GetStatus_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "status"}, ""))
+	pattern_ManagementService_ListTenants_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "tenant"}, ""))
+	pattern_ManagementService_CreateTenant_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "tenant"}, ""))
+	pattern_ManagementService_GetTenant_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "tenant", "tenant_id"}, ""))
+	pattern_ManagementService_GetTenantConfig_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "tenant", "tenant_id", "config"}, ""))
+	pattern_ManagementService_UpdateTenantConfig_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "tenant", "tenant_id", "config"}, ""))
+	pattern_ManagementService_AttachTenant_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "tenant", "tenant_id", "attach"}, ""))
+	pattern_ManagementService_DetachTenant_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "tenant", "tenant_id", "detach"}, ""))
+	pattern_ManagementService_ListTimelines_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "tenant", "tenant_id", "timeline"}, ""))
+	pattern_ManagementService_CreateTimeline_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "tenant", "tenant_id", "timeline"}, ""))
+	pattern_ManagementService_SetTimelineWalSource_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4, 2, 5}, []string{"v1", "tenant", "tenant_id", "timeline", "timeline_id", "wal_source"}, ""))
+	pattern_ManagementService_GetTimeline_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4}, []string{"v1", "tenant", "tenant_id", "timeline", "timeline_id"}, ""))
+	pattern_ManagementService_DeleteTimeline_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4}, []string{"v1", "tenant", "tenant_id", "timeline", "timeline_id"}, ""))
+	pattern_ManagementService_GetLsnByTimestamp_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4, 2, 5}, []string{"v1", "tenant", "tenant_id", "timeline", "timeline_id", "get_lsn_by_timestamp"}, ""))
+	pattern_ManagementService_CheckpointTimeline_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4, 2, 5}, []string{"v1", "tenant", "tenant_id", "timeline", "timeline_id", "checkpoint"}, ""))
+	pattern_ManagementService_CompactTimeline_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4, 2, 5}, []string{"v1", "tenant", "tenant_id", "timeline", "timeline_id", "compact"}, ""))
+	pattern_ManagementService_GcTimeline_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3, 1, 0, 4, 1, 5, 4, 2, 5}, []string{"v1", "tenant", "tenant_id", "timeline", "timeline_id", "do_gc"}, ""))
+	pattern_ManagementService_ConfigureFailpoints_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "failpoints"}, ""))
 )
 
 var (
-	forward_ManagementService_GetStatus_0           = runtime.ForwardResponseMessage
-	forward_ManagementService_ListTenants_0         = runtime.ForwardResponseMessage
-	forward_ManagementService_CreateTenant_0        = runtime.ForwardResponseMessage
-	forward_ManagementService_GetTenant_0           = runtime.ForwardResponseMessage
-	forward_ManagementService_GetTenantConfig_0     = runtime.ForwardResponseMessage
-	forward_ManagementService_UpdateTenantConfig_0  = runtime.ForwardResponseMessage
-	forward_ManagementService_AttachTenant_0        = runtime.ForwardResponseMessage
-	forward_ManagementService_DetachTenant_0        = runtime.ForwardResponseMessage
-	forward_ManagementService_ListTimelines_0       = runtime.ForwardResponseMessage
-	forward_ManagementService_CreateTimeline_0      = runtime.ForwardResponseMessage
-	forward_ManagementService_GetTimeline_0         = runtime.ForwardResponseMessage
-	forward_ManagementService_DeleteTimeline_0      = runtime.ForwardResponseMessage
-	forward_ManagementService_GetLsnByTimestamp_0   = runtime.ForwardResponseMessage
-	forward_ManagementService_CheckpointTimeline_0  = runtime.ForwardResponseMessage
-	forward_ManagementService_CompactTimeline_0     = runtime.ForwardResponseMessage
-	forward_ManagementService_GcTimeline_0          = runtime.ForwardResponseMessage
-	forward_ManagementService_ConfigureFailpoints_0 = runtime.ForwardResponseMessage
+	forward_ManagementService_GetStatus_0            = runtime.ForwardResponseMessage
+	forward_ManagementService_ListTenants_0          = runtime.ForwardResponseMessage
+	forward_ManagementService_CreateTenant_0         = runtime.ForwardResponseMessage
+	forward_ManagementService_GetTenant_0            = runtime.ForwardResponseMessage
+	forward_ManagementService_GetTenantConfig_0      = runtime.ForwardResponseMessage
+	forward_ManagementService_UpdateTenantConfig_0   = runtime.ForwardResponseMessage
+	forward_ManagementService_AttachTenant_0         = runtime.ForwardResponseMessage
+	forward_ManagementService_DetachTenant_0         = runtime.ForwardResponseMessage
+	forward_ManagementService_ListTimelines_0        = runtime.ForwardResponseMessage
+	forward_ManagementService_CreateTimeline_0       = runtime.ForwardResponseMessage
+	forward_ManagementService_SetTimelineWalSource_0 = runtime.ForwardResponseMessage
+	forward_ManagementService_GetTimeline_0          = runtime.ForwardResponseMessage
+	forward_ManagementService_DeleteTimeline_0       = runtime.ForwardResponseMessage
+	forward_ManagementService_GetLsnByTimestamp_0    = runtime.ForwardResponseMessage
+	forward_ManagementService_CheckpointTimeline_0   = runtime.ForwardResponseMessage
+	forward_ManagementService_CompactTimeline_0      = runtime.ForwardResponseMessage
+	forward_ManagementService_GcTimeline_0           = runtime.ForwardResponseMessage
+	forward_ManagementService_ConfigureFailpoints_0  = runtime.ForwardResponseMessage
 )

@@ -28,23 +28,24 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ManagementService_GetStatus_FullMethodName           = "/strata.pageservice.v1.ManagementService/GetStatus"
-	ManagementService_ListTenants_FullMethodName         = "/strata.pageservice.v1.ManagementService/ListTenants"
-	ManagementService_CreateTenant_FullMethodName        = "/strata.pageservice.v1.ManagementService/CreateTenant"
-	ManagementService_GetTenant_FullMethodName           = "/strata.pageservice.v1.ManagementService/GetTenant"
-	ManagementService_GetTenantConfig_FullMethodName     = "/strata.pageservice.v1.ManagementService/GetTenantConfig"
-	ManagementService_UpdateTenantConfig_FullMethodName  = "/strata.pageservice.v1.ManagementService/UpdateTenantConfig"
-	ManagementService_AttachTenant_FullMethodName        = "/strata.pageservice.v1.ManagementService/AttachTenant"
-	ManagementService_DetachTenant_FullMethodName        = "/strata.pageservice.v1.ManagementService/DetachTenant"
-	ManagementService_ListTimelines_FullMethodName       = "/strata.pageservice.v1.ManagementService/ListTimelines"
-	ManagementService_CreateTimeline_FullMethodName      = "/strata.pageservice.v1.ManagementService/CreateTimeline"
-	ManagementService_GetTimeline_FullMethodName         = "/strata.pageservice.v1.ManagementService/GetTimeline"
-	ManagementService_DeleteTimeline_FullMethodName      = "/strata.pageservice.v1.ManagementService/DeleteTimeline"
-	ManagementService_GetLsnByTimestamp_FullMethodName   = "/strata.pageservice.v1.ManagementService/GetLsnByTimestamp"
-	ManagementService_CheckpointTimeline_FullMethodName  = "/strata.pageservice.v1.ManagementService/CheckpointTimeline"
-	ManagementService_CompactTimeline_FullMethodName     = "/strata.pageservice.v1.ManagementService/CompactTimeline"
-	ManagementService_GcTimeline_FullMethodName          = "/strata.pageservice.v1.ManagementService/GcTimeline"
-	ManagementService_ConfigureFailpoints_FullMethodName = "/strata.pageservice.v1.ManagementService/ConfigureFailpoints"
+	ManagementService_GetStatus_FullMethodName            = "/strata.pageservice.v1.ManagementService/GetStatus"
+	ManagementService_ListTenants_FullMethodName          = "/strata.pageservice.v1.ManagementService/ListTenants"
+	ManagementService_CreateTenant_FullMethodName         = "/strata.pageservice.v1.ManagementService/CreateTenant"
+	ManagementService_GetTenant_FullMethodName            = "/strata.pageservice.v1.ManagementService/GetTenant"
+	ManagementService_GetTenantConfig_FullMethodName      = "/strata.pageservice.v1.ManagementService/GetTenantConfig"
+	ManagementService_UpdateTenantConfig_FullMethodName   = "/strata.pageservice.v1.ManagementService/UpdateTenantConfig"
+	ManagementService_AttachTenant_FullMethodName         = "/strata.pageservice.v1.ManagementService/AttachTenant"
+	ManagementService_DetachTenant_FullMethodName         = "/strata.pageservice.v1.ManagementService/DetachTenant"
+	ManagementService_ListTimelines_FullMethodName        = "/strata.pageservice.v1.ManagementService/ListTimelines"
+	ManagementService_CreateTimeline_FullMethodName       = "/strata.pageservice.v1.ManagementService/CreateTimeline"
+	ManagementService_SetTimelineWalSource_FullMethodName = "/strata.pageservice.v1.ManagementService/SetTimelineWalSource"
+	ManagementService_GetTimeline_FullMethodName          = "/strata.pageservice.v1.ManagementService/GetTimeline"
+	ManagementService_DeleteTimeline_FullMethodName       = "/strata.pageservice.v1.ManagementService/DeleteTimeline"
+	ManagementService_GetLsnByTimestamp_FullMethodName    = "/strata.pageservice.v1.ManagementService/GetLsnByTimestamp"
+	ManagementService_CheckpointTimeline_FullMethodName   = "/strata.pageservice.v1.ManagementService/CheckpointTimeline"
+	ManagementService_CompactTimeline_FullMethodName      = "/strata.pageservice.v1.ManagementService/CompactTimeline"
+	ManagementService_GcTimeline_FullMethodName           = "/strata.pageservice.v1.ManagementService/GcTimeline"
+	ManagementService_ConfigureFailpoints_FullMethodName  = "/strata.pageservice.v1.ManagementService/ConfigureFailpoints"
 )
 
 // ManagementServiceClient is the client API for ManagementService service.
@@ -80,6 +81,14 @@ type ManagementServiceClient interface {
 	// ancestor_start_lsn, or a root timeline fed by a PostgreSQL source. REST answers 201
 	// with the TimelineInfo; an existing timeline id is AlreadyExists (409).
 	CreateTimeline(ctx context.Context, in *CreateTimelineRequest, opts ...grpc.CallOption) (*CreateTimelineResponse, error)
+	// SetTimelineWalSource attaches (or replaces) the WAL source of an existing timeline and
+	// (re)starts its WAL receiver: used for a branch, so that the PostgreSQL started from the
+	// branch's basebackup streams its new WAL back into the branch. Only connstr and slot_name
+	// of the body are used. Streaming starts at the timeline's last_record_lsn; when the
+	// timeline has ingested no WAL of its own since its creation (a fresh branch at X),
+	// it starts where that PostgreSQL writes its first record (its shutdown checkpoint,
+	// startwal.Place(X)). The source is persisted and resumed after a restart.
+	SetTimelineWalSource(ctx context.Context, in *SetTimelineWalSourceRequest, opts ...grpc.CallOption) (*SetTimelineWalSourceResponse, error)
 	// GetTimeline reports one timeline.
 	GetTimeline(ctx context.Context, in *GetTimelineRequest, opts ...grpc.CallOption) (*GetTimelineResponse, error)
 	// DeleteTimeline deletes a timeline that has no children.
@@ -209,6 +218,16 @@ func (c *managementServiceClient) CreateTimeline(ctx context.Context, in *Create
 	return out, nil
 }
 
+func (c *managementServiceClient) SetTimelineWalSource(ctx context.Context, in *SetTimelineWalSourceRequest, opts ...grpc.CallOption) (*SetTimelineWalSourceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetTimelineWalSourceResponse)
+	err := c.cc.Invoke(ctx, ManagementService_SetTimelineWalSource_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *managementServiceClient) GetTimeline(ctx context.Context, in *GetTimelineRequest, opts ...grpc.CallOption) (*GetTimelineResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetTimelineResponse)
@@ -312,6 +331,14 @@ type ManagementServiceServer interface {
 	// ancestor_start_lsn, or a root timeline fed by a PostgreSQL source. REST answers 201
 	// with the TimelineInfo; an existing timeline id is AlreadyExists (409).
 	CreateTimeline(context.Context, *CreateTimelineRequest) (*CreateTimelineResponse, error)
+	// SetTimelineWalSource attaches (or replaces) the WAL source of an existing timeline and
+	// (re)starts its WAL receiver: used for a branch, so that the PostgreSQL started from the
+	// branch's basebackup streams its new WAL back into the branch. Only connstr and slot_name
+	// of the body are used. Streaming starts at the timeline's last_record_lsn; when the
+	// timeline has ingested no WAL of its own since its creation (a fresh branch at X),
+	// it starts where that PostgreSQL writes its first record (its shutdown checkpoint,
+	// startwal.Place(X)). The source is persisted and resumed after a restart.
+	SetTimelineWalSource(context.Context, *SetTimelineWalSourceRequest) (*SetTimelineWalSourceResponse, error)
 	// GetTimeline reports one timeline.
 	GetTimeline(context.Context, *GetTimelineRequest) (*GetTimelineResponse, error)
 	// DeleteTimeline deletes a timeline that has no children.
@@ -370,6 +397,9 @@ func (UnimplementedManagementServiceServer) ListTimelines(context.Context, *List
 }
 func (UnimplementedManagementServiceServer) CreateTimeline(context.Context, *CreateTimelineRequest) (*CreateTimelineResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateTimeline not implemented")
+}
+func (UnimplementedManagementServiceServer) SetTimelineWalSource(context.Context, *SetTimelineWalSourceRequest) (*SetTimelineWalSourceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetTimelineWalSource not implemented")
 }
 func (UnimplementedManagementServiceServer) GetTimeline(context.Context, *GetTimelineRequest) (*GetTimelineResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetTimeline not implemented")
@@ -593,6 +623,24 @@ func _ManagementService_CreateTimeline_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ManagementService_SetTimelineWalSource_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetTimelineWalSourceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ManagementServiceServer).SetTimelineWalSource(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ManagementService_SetTimelineWalSource_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ManagementServiceServer).SetTimelineWalSource(ctx, req.(*SetTimelineWalSourceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ManagementService_GetTimeline_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetTimelineRequest)
 	if err := dec(in); err != nil {
@@ -765,6 +813,10 @@ var ManagementService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CreateTimeline",
 			Handler:    _ManagementService_CreateTimeline_Handler,
+		},
+		{
+			MethodName: "SetTimelineWalSource",
+			Handler:    _ManagementService_SetTimelineWalSource_Handler,
 		},
 		{
 			MethodName: "GetTimeline",
