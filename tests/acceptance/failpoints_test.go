@@ -67,5 +67,8 @@ func TestFailpointsEndpointRefusesInANormalBuild(t *testing.T) {
 		if code != http.StatusBadRequest || !strings.Contains(body, "failpoints") {
 			t.Errorf("%s: PUT /v1/failpoints = %d %s, want 400 naming the failpoints build", c.Name, code, body)
 		}
+		if code, body := do(t, http.MethodPut, "http://"+c.AdminAddr+"/v1/failpoints", "", `[]`); code != http.StatusUnauthorized {
+			t.Errorf("%s: PUT /v1/failpoints without a token = %d %s, want 401", c.Name, code, body)
+		}
 	}
 }

@@ -108,3 +108,24 @@ func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
 }
+
+func TestUpWithoutRedisServerUsesTheEmbeddedRedis(t *testing.T) {
+	// Services check Redis for readiness, so a healthy stack proves the
+	// embedded Redis answers.
+	s := harness.Start(t, harness.Options{EmbeddedRedis: true})
+	if s.Redis.Kind != "embedded" {
+		t.Errorf("redis kind = %q, want embedded", s.Redis.Kind)
+	}
+	b, err := os.ReadFile(s.Component(t, "redis").Log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "embedded redis (miniredis) serving") {
+		t.Errorf("redis log does not say it is the embedded Redis:\n%s", b)
+	}
+	s.Down(t)
+	if conn, err := net.DialTimeout("tcp", s.Redis.Addr, time.Second); err == nil {
+		conn.Close()
+		t.Errorf("embedded redis %s still accepts connections after down", s.Redis.Addr)
+	}
+}

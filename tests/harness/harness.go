@@ -75,6 +75,9 @@ type Options struct {
 	// Failpoints, when non-empty, selects the failpoints build and is passed
 	// to every service as FAILPOINTS.
 	Failpoints string
+	// EmbeddedRedis makes stratactl use its embedded Redis (miniredis) even
+	// when redis-server is installed.
+	EmbeddedRedis bool
 	// AllowedLogs are regular expressions; a WARN/ERROR log line matching one
 	// of them does not fail the test.
 	AllowedLogs []string
@@ -105,7 +108,11 @@ func Start(tb testing.TB, opts Options) *Stack {
 		env = append(env, "FAILPOINTS="+opts.Failpoints)
 	}
 	began := time.Now()
-	out, err := s.run(env, "up", "--dir", dir, "--bin-dir", bins, "--timeout", "60s")
+	args := []string{"up", "--dir", dir, "--bin-dir", bins, "--timeout", "60s"}
+	if opts.EmbeddedRedis {
+		args = append(args, "--redis-server", "-")
+	}
+	out, err := s.run(env, args...)
 	if err != nil {
 		tb.Fatalf("stratactl up: %v\n%s", err, out)
 	}

@@ -34,7 +34,11 @@ func startRedis(opts Options, l Layout, addr string, log *slog.Logger) (Componen
 		}
 	} else {
 		kind = "embedded"
-		log.Warn("redis-server not installed: using an embedded in-process Redis (miniredis); install redis-server for a real one")
+		if server == "-" {
+			log.Warn("using the embedded in-process Redis (miniredis) as requested; it is not a real redis-server")
+		} else {
+			log.Warn("redis-server not installed: using an embedded in-process Redis (miniredis); install redis-server for a real one")
+		}
 		spec = spawnSpec{Path: opts.Self, Args: []string{"internal", "redis", "--addr", addr}, Log: c.Log, Dir: l.RedisDir()}
 	}
 	p, err := spawn(spec)
