@@ -26,7 +26,8 @@ func sql(name string, stmts ...string) Step {
 // with both strategies, DROP and TRUNCATE, subtransactions, a multixact,
 // two-phase commit, GIN/GiST/SP-GiST/BRIN indexes, a logical message and a
 // WAL switch. scale multiplies the row counts; at 1 the WAL is about 20 MB,
-// and about 100 MB with wal_consistency_checking=all (mostly pgbench -i). The cluster needs
+// and about 200 MB with wal_consistency_checking=all (every change carries
+// a page image; pgbench -i alone writes 58 MB). The cluster needs
 // max_prepared_transactions > 0 (pgtest's default).
 func CoverageWorkload(scale int) []Step {
 	if scale < 1 {
@@ -42,26 +43,27 @@ func CoverageWorkload(scale int) []Step {
 		sql("heap and btree",
 			"create table items (id int primary key, grp int, val text) with (fillfactor = 70)",
 			"create index items_grp on items (grp)",
-			"insert into items select g, g % 10, 'v' || g from generate_series(1, "+n(3000)+") g",
+			"insert into items select g, g % 10, 'v' || g from generate_series(1, "+n(1500)+") g",
 			"update items set val = val || 'x' where id % 5 = 0", // HOT (fillfactor leaves room)
 			"update items set grp = grp + 100 where id % 7 = 0",  // non-HOT (indexed column)
 			"delete from items where id % 3 = 0",
 			"vacuum items",
-			"delete from items where id > "+n(700), // empties many leaf pages
+			"delete from items where id > "+n(350), // empties many leaf pages
 			"vacuum items",                         // btree page deletion
 			"vacuum (freeze) items",
-			"insert into items select g, 1, 'again' from generate_series("+n(5000)+", "+n(5600)+") g", // dedup in items_grp
+			"insert into items select g, 1, 'again' from generate_series("+n(2500)+", "+n(2900)+") g", // dedup in items_grp
 		),
 		sql("btree splits in both directions",
 			"create table splits (k int)",
 			"create index splits_k on splits (k)",
-			"insert into splits select g from generate_series(1, "+n(2000)+") g",
-			"insert into splits select -g from generate_series(1, "+n(2000)+") g",
+			"insert into splits select g from generate_series(1, "+n(1200)+") g",
+			"insert into splits select -g from generate_series(1, "+n(1200)+") g",
 		),
 		sql("hash index growth",
 			"create table hashed (v int)",
 			"create index hashed_v on hashed using hash (v)",
-			"insert into hashed select g from generate_series(1, "+n(6000)+") g",
+			"insert into hashed select g from generate_series(1, "+n(3000)+") g",
+			"insert into hashed select g % 3 from generate_series(1, "+n(1500)+") g", // overflow pages
 			"delete from hashed where v % 2 = 0",
 			"vacuum hashed",
 			"insert into hashed select g from generate_series(1, "+n(500)+") g",
@@ -129,12 +131,13 @@ func CoverageWorkload(scale int) []Step {
 	}
 }
 
-// RunSteps runs steps in order, logging each name.
+// RunSteps runs steps in order, logging each name and the WAL it wrote.
 func RunSteps(t testing.TB, c *Cluster, steps []Step) {
 	t.Helper()
 	for _, s := range steps {
-		t.Logf("workload step: %s", s.Name)
+		before := c.CurrentLSN(t)
 		s.Run(t, c)
+		t.Logf("workload step %q: %.1f MB of WAL", s.Name, float64(c.CurrentLSN(t)-before)/1e6)
 	}
 }
 

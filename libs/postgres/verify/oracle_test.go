@@ -68,7 +68,9 @@ func TestOracleGoRedoMatchesPostgres(t *testing.T) {
 		}
 	}
 	for _, must := range []string{"Heap/INSERT", "Heap/HOT_UPDATE", "Heap/UPDATE", "Heap/DELETE", "Heap2/PRUNE",
-		"Heap2/VACUUM", "Heap2/VISIBLE", "Btree/INSERT_LEAF", "Btree/SPLIT_L", "Btree/SPLIT_R"} {
+		"Heap2/VACUUM", "Heap2/VISIBLE", "Heap2/FREEZE_PAGE", "Heap2/MULTI_INSERT+INIT", "Heap/LOCK", "Btree/INSERT_LEAF",
+		"Btree/SPLIT_L", "Btree/SPLIT_R", "Btree/DEDUP", "Btree/UNLINK_PAGE", "Btree/MARK_PAGE_HALFDEAD", "Btree/VACUUM",
+		"Hash/INSERT", "Hash/SPLIT_ALLOCATE_PAGE", "Hash/SPLIT_COMPLETE", "Hash/ADD_OVFL_PAGE", "Hash/SQUEEZE_PAGE", "Sequence/LOG"} {
 		if res.VerifiedByType[must] == 0 && res.UnsupportedByType[must] == 0 {
 			t.Errorf("the workload produced no verifiable %s block", must)
 		}
@@ -96,5 +98,48 @@ func TestOracleGoRedoMatchesPostgres(t *testing.T) {
 	}
 	if bad.Mismatches == 0 || bad.FirstMismatches[0].Offset != 8191 || bad.FirstMismatches[0].Type[:11] != "Heap/INSERT" {
 		t.Errorf("a redo corrupting Heap/INSERT pages was not caught: %s %v", bad.Summary(), bad.FirstMismatches)
+	}
+
+	// A fake "perfect" redo that copies PostgreSQL's own images verifies
+	// every image-carrying block without a mismatch; one that rejects all
+	// Btree records leaves every other type verified.
+	errFake := errors.New("fake: unsupported")
+	perfect := func(pg []byte, rec *wal.Record, id uint8) error {
+		b := rec.Block(id)
+		if !b.HasImage {
+			return nil
+		}
+		if err := b.RestoreImage(pg); err != nil {
+			return err
+		}
+		return nil
+	}
+	noBtree := func(pg []byte, rec *wal.Record, id uint8) error {
+		if rec.RmID == wal.RmBtree && !rec.Block(id).ApplyImage {
+			return errFake
+		}
+		return perfect(pg, rec, id)
+	}
+	fake := func(f verify.RedoFunc) *verify.Result {
+		r, err := verify.Run(context.Background(), c.WALDir(), verify.Options{
+			From: start, To: end, Redo: f, IsUnsupported: func(err error) bool { return errors.Is(err, errFake) },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	p := fake(perfect)
+	if !p.OK() || p.BlocksVerified == 0 || p.Records != res.Records {
+		t.Errorf("perfect fake redo: %s (real run: %s)", p.Summary(), res.Summary())
+	}
+	nb := fake(noBtree)
+	if nb.Mismatches != 0 || nb.Unsupported == 0 || nb.VerifiedByType["Heap/INSERT"] != p.VerifiedByType["Heap/INSERT"] {
+		t.Errorf("fake redo without Btree: %s, %d Heap/INSERT verified (want %d)", nb.Summary(), nb.VerifiedByType["Heap/INSERT"], p.VerifiedByType["Heap/INSERT"])
+	}
+	for _, typ := range nb.UnsupportedTypes() {
+		if typ[:6] != "Btree/" {
+			t.Errorf("fake redo without Btree made %s unsupported", typ)
+		}
 	}
 }
