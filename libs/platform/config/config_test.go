@@ -117,7 +117,7 @@ func TestParseDuration(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []string{"", "s", "10 parsecs", "-5s", "1.5 h x"} {
+	for _, bad := range []string{"", "s", "10 parsecs", "-5s", "1.5 h x", "30", "1h 5"} {
 		t.Run("it rejects "+bad, func(t *testing.T) {
 			if _, err := ParseDuration(bad); err == nil {
 				t.Fatalf("ParseDuration(%q) succeeded", bad)

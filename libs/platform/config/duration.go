@@ -68,7 +68,10 @@ func ParseDuration(s string) (time.Duration, error) {
 	for rest != "" {
 		rest = strings.TrimLeftFunc(rest, unicode.IsSpace)
 		i := strings.IndexFunc(rest, func(r rune) bool { return r < '0' || r > '9' })
-		if i <= 0 {
+		if i < 0 {
+			return 0, fmt.Errorf("invalid duration %q: missing unit (e.g. \"%ss\")", s, rest)
+		}
+		if i == 0 {
 			return 0, fmt.Errorf("invalid duration %q: expected a number at %q", s, rest)
 		}
 		n, err := strconv.ParseInt(rest[:i], 10, 64)
