@@ -33,7 +33,7 @@ func New(extra ...*cobra.Command) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(upCmd(), downCmd(), statusCmd(), tokenCmd(), probeCmd(), internalCmd())
+	root.AddCommand(upCmd(), downCmd(), statusCmd(), tokenCmd(), envCmd(), probeCmd(), internalCmd())
 	root.AddCommand(extra...)
 	return root
 }
@@ -216,5 +216,26 @@ func probeCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().DurationVar(&timeout, "timeout", 2*time.Second, "request timeout")
+	return cmd
+}
+
+// envCmd prints shell exports for the running stack, for
+// `eval "$(stratactl env)"`: the gateway URL and the admin token.
+func envCmd() *cobra.Command {
+	var dir string
+	cmd := &cobra.Command{
+		Use:   "env",
+		Short: "Print shell exports (STRATA_GATEWAY_URL, STRATA_TOKEN) for the stack",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := stack.LoadState(dir)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "export STRATA_GATEWAY_URL=%s\nexport STRATA_TOKEN=%s\n", st.GatewayURL, st.AdminToken)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", DefaultDir, "stack directory")
 	return cmd
 }
