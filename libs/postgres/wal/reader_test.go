@@ -272,3 +272,35 @@ func TestReaderEndsAtATornRecordButNotAtCorruptionInTheMiddle(t *testing.T) {
 		})
 	}
 }
+
+func TestDecoderRestartsAtAnOverwriteContrecordPage(t *testing.T) {
+	w := newWALWriter(lsn.LSN(segSize))
+	for w.pos%walPageSize < walPageSize-200 || w.pos < lsn.LSN(segSize)+walPageSize {
+		w.add(buildRecord(1, 0, 0, RmHeap, []testBlock{{id: 0, rel: testRel, blk: 1, data: make([]byte, 100)}}, nil, 0, 0))
+	}
+	lastGood, prev := len(w.lsns), w.prev
+	// A record that crosses into the next page, whose rest a crash lost.
+	w.add(buildRecord(2, 0, 0, RmHeap, []testBlock{{id: 0, rel: testRel, blk: 2, data: make([]byte, 1000)}}, nil, 0, 0))
+	page := (w.lsns[lastGood] + walPageSize) / walPageSize * walPageSize
+	w.buf = w.buf[:page-w.base]
+	w.pos, w.prev = page, prev
+	w.lsns, w.ends = w.lsns[:lastGood], w.ends[:lastGood]
+	w.pageHeader(pageOverwrite, 0)
+	w.add(buildRecord(0, 0, 0xD0, RmXLOG, nil, make([]byte, 16), 0, 0)) // XLOG_OVERWRITE_CONTRECORD
+	w.add(buildRecord(3, 0, 0, RmHeap, []testBlock{{id: 0, rel: testRel, blk: 3, data: []byte{1}}}, nil, 0, 0))
+
+	d := NewDecoder(w.base, DecoderOptions{})
+	if err := d.Feed(w.base, w.finish()); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := readAll(t, d)
+	if !errors.Is(err, ErrEndOfWAL) {
+		t.Fatalf("read ended with %v", err)
+	}
+	if len(recs) != len(w.lsns) {
+		t.Fatalf("read %d records, want %d", len(recs), len(w.lsns))
+	}
+	if got := recs[lastGood].TypeName(); got != "XLOG/OVERWRITE_CONTRECORD" || recs[lastGood].LSN != page+pageHdrSize {
+		t.Errorf("record after the abandoned one is %s at %s", got, recs[lastGood].LSN)
+	}
+}
