@@ -291,7 +291,7 @@ func (d *Decoder) readPageHeader(avail int) error {
 		if newRecord {
 			return ErrEndOfWAL // a recycled segment: WAL ends here
 		}
-		return errorf(d.pos, KindPageHeader, "unexpected pageaddr %s in WAL page", addr)
+		return errorf(d.pos, KindPageHeader, "unexpected pageaddr %s in WAL page (continuing the record at %s)", addr, d.recLSN)
 	}
 	if size == longPageHdrSize {
 		if info&pageLongHeader == 0 {

@@ -304,3 +304,33 @@ func TestDecoderRestartsAtAnOverwriteContrecordPage(t *testing.T) {
 		t.Errorf("record after the abandoned one is %s at %s", got, recs[lastGood].LSN)
 	}
 }
+
+func TestDecoderRejectsWrongTimelineAndPageAddress(t *testing.T) {
+	w := synthWAL(t, 7, 100, false)
+	buf := w.finish()
+	var we *Error
+	d := NewDecoder(w.base, DecoderOptions{TLI: 2})
+	if err := d.Feed(w.base, buf); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Next(); !errors.As(err, &we) || we.Kind != KindTimeline || we.LSN != w.base {
+		t.Errorf("timeline 1 WAL read as timeline 2: %v", err)
+	}
+	// A continuation page with a wrong page address, in the middle of a record.
+	for i, l := range w.lsns {
+		if next := l/walPageSize*walPageSize + walPageSize; w.ends[i] > next {
+			bad := append([]byte(nil), buf...)
+			bad[next-w.base+8] ^= 0x01 // xlp_pageaddr
+			d := NewDecoder(w.base, DecoderOptions{})
+			if err := d.Feed(w.base, bad); err != nil {
+				t.Fatal(err)
+			}
+			recs, err := readAll(t, d)
+			if !errors.As(err, &we) || we.Kind != KindPageHeader || we.LSN != next || len(recs) != i {
+				t.Errorf("bad page address inside the record at %s: %v after %d records", l, err, len(recs))
+			}
+			return
+		}
+	}
+	t.Fatal("no record spans a page")
+}
