@@ -2,14 +2,24 @@
 // base page images for page-service and gc-compactor, using a pool of redo
 // worker processes. Only `walredo`-scoped tokens are accepted.
 //
+// Redo validates a request (key, record count and sizes, LSN order) and hands
+// it to a pool of redo worker processes (internal/pool): the walredo-pool
+// binary itself, started as `walredo-pool worker`, speaking the pipe protocol
+// of docs/format/walredo-protocol.md (internal/wire) and applying records with
+// the Go redo of libs/postgres/redo (internal/worker). Workers are launched
+// lazily, killed and reaped on every failure, timeout, idle period and at
+// shutdown, and run with least privilege.
+//
 // The root package exports Config, New and Service; the redo machinery lives
-// under internal/. Until the WAL redo issue lands, Redo answers Unimplemented.
+// under internal/.
 package walredopool
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,6 +32,8 @@ import (
 	"github.com/stratadb/strata/libs/platform/lifecycle"
 	"github.com/stratadb/strata/libs/platform/metrics"
 	walredov1 "github.com/stratadb/strata/proto/gen/strata/walredo/v1"
+	"github.com/stratadb/strata/services/walredopool/internal/pool"
+	"github.com/stratadb/strata/services/walredopool/internal/worker"
 )
 
 // Name is the service's binary and log name.
@@ -41,6 +53,8 @@ type Service struct {
 	status *lifecycle.Status
 	admin  *admin.Server
 	grpc   *grpcx.Server
+	pool   atomic.Pointer[pool.Pool] // set while the pool component runs
+	pm     *pool.Metrics
 }
 
 // New builds the service: gRPC server with auth, admin HTTP server, health.
@@ -60,7 +74,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("walredo-pool auth: %w", err)
 	}
-	s := &Service{cfg: cfg, log: log, health: health.New(), status: &lifecycle.Status{}}
+	s := &Service{cfg: cfg, log: log, health: health.New(), status: &lifecycle.Status{}, pm: pool.NewMetrics(reg)}
 	s.health.AddCheck("components", s.status.Ready)
 	s.grpc = grpcx.NewServer(cfg.GRPC, grpcx.ServerDeps{
 		Logger:   log,
@@ -68,7 +82,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		Unary:    []grpc.UnaryServerInterceptor{authn.Unary()},
 		Stream:   []grpc.StreamServerInterceptor{authn.Stream()},
 	})
-	walredov1.RegisterWalRedoServiceServer(s.grpc.GRPC(), &api{pool: &cfg.Pool})
+	walredov1.RegisterWalRedoServiceServer(s.grpc.GRPC(), &api{cfg: &s.cfg.Pool, pool: &s.pool})
 	s.health.Register(s.grpc.GRPC())
 	// Admin routes other than health and metrics (PUT /v1/failpoints)
 	// need a valid token, as in Neon; any scope may use them.
@@ -76,11 +90,58 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	return s, nil
 }
 
-// Run starts the admin server and the gRPC server, serves until ctx ends,
-// then stops them in reverse order.
+// Run starts the admin server, the worker pool and the gRPC server, serves
+// until ctx ends, then stops them in reverse order: gRPC drains first, then
+// the pool kills and reaps every worker.
 func (s *Service) Run(ctx context.Context) error {
 	r := lifecycle.Runner{Logger: s.log, Status: s.status}
-	return r.Run(ctx, s.admin, s.grpc, s.health.Watcher(time.Second))
+	return r.Run(ctx, s.admin, s.poolComponent(), s.grpc, s.health.Watcher(time.Second))
+}
+
+// poolComponent owns the pool: built at Start (no worker runs until the first
+// request), closed at Stop.
+func (s *Service) poolComponent() lifecycle.Component {
+	return lifecycle.Funcs{
+		ComponentName: "pool",
+		StartFn: func(context.Context) error {
+			cfg, err := s.poolConfig()
+			if err != nil {
+				return err
+			}
+			p, err := pool.New(cfg, pool.Deps{Logger: s.log.With("component", "pool"), Metrics: s.pm})
+			if err != nil {
+				return err
+			}
+			s.pool.Store(p)
+			return nil
+		},
+		StopFn: func(context.Context) error {
+			if p := s.pool.Swap(nil); p != nil {
+				p.Close()
+			}
+			return nil
+		},
+	}
+}
+
+func (s *Service) poolConfig() (pool.Config, error) {
+	c := s.cfg.Pool
+	bin := c.WorkerBinary
+	if bin == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return pool.Config{}, fmt.Errorf("walredo-pool worker binary: %w", err)
+		}
+		bin = exe
+	}
+	return pool.Config{
+		Workers:       c.Workers,
+		Timeout:       c.WalRedoTimeout.D(),
+		IdleTimeout:   c.IdleTimeout.D(),
+		LaunchTimeout: c.LaunchTimeout.D(),
+		Command:       []string{bin, worker.Arg},
+		User:          c.WorkerUser,
+	}, nil
 }
 
 // GRPCAddr is the bound gRPC address once Run has started the server.

@@ -1,4 +1,5 @@
-// Command walredo-pool runs the walredo-pool service.
+// Command walredo-pool runs the walredo-pool service; `walredo-pool worker`
+// is a redo worker process, started by the service itself.
 package main
 
 import (
@@ -13,9 +14,13 @@ import (
 	"github.com/stratadb/strata/libs/platform/lifecycle"
 	"github.com/stratadb/strata/libs/platform/logging"
 	"github.com/stratadb/strata/services/walredopool"
+	"github.com/stratadb/strata/services/walredopool/internal/worker"
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == worker.Arg {
+		os.Exit(worker.Main(worker.Options{}))
+	}
 	lifecycle.Main(func(ctx context.Context) error {
 		var cfg walredopool.Config
 		fs := flag.NewFlagSet(walredopool.Name, flag.ContinueOnError)
