@@ -288,10 +288,13 @@ func (d *Decoder) readPageHeader(avail int) error {
 		return errorf(d.pos, KindPageHeader, "invalid info bits %04X in WAL page", info)
 	}
 	if addr != d.pos {
-		if newRecord {
+		switch {
+		case newRecord:
 			return ErrEndOfWAL // a recycled segment: WAL ends here
+		case d.inRec:
+			return errorf(d.pos, KindPageHeader, "unexpected pageaddr %s in WAL page (continuing the record at %s)", addr, d.recLSN)
 		}
-		return errorf(d.pos, KindPageHeader, "unexpected pageaddr %s in WAL page (continuing the record at %s)", addr, d.recLSN)
+		return errorf(d.pos, KindPageHeader, "unexpected pageaddr %s in WAL page", addr)
 	}
 	if size == longPageHdrSize {
 		if info&pageLongHeader == 0 {
