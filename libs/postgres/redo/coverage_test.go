@@ -132,6 +132,8 @@ own page image.
 		case cov != "":
 		case r.status == StatusRedo && (r.rmgr == "Btree" || r.rmgr == "Hash"):
 			cov = oracle + ", " + map[string]string{"Btree": "nbtree", "Hash": "hashindex"}[r.rmgr] + " package tests"
+		case r.status == StatusRedo && r.rmgr == "BRIN":
+			cov = oracle + " (brin step)"
 		case r.status == StatusUnsupported:
 			cov = "`TestUnsupportedRecordsFailClearly` (same path)"
 		default:

@@ -133,6 +133,23 @@ func maskFor(rmid uint8) func(page.Page, uint32) {
 		return func(p page.Page, _ uint32) { btreeMask(p) }
 	case wal.RmHash:
 		return func(p page.Page, _ uint32) { hashMask(p) }
+	case wal.RmBRIN:
+		return func(p page.Page, _ uint32) { brinMask(p) }
 	}
 	return nil
+}
+
+// brinMask is brin_mask.
+func brinMask(p page.Page) {
+	maskLSNAndChecksum(p)
+	maskHintBits(p)
+	typ := binary.LittleEndian.Uint16(p[page.Size-2:])
+	if typ == brinTypeRegular || (typ == brinTypeMeta && p.Lower() > page.HeaderSize) {
+		maskUnusedSpace(p)
+	}
+	sp := p.Special()
+	if sp >= page.HeaderSize && sp+brinSpecialSize <= page.Size {
+		f := binary.LittleEndian.Uint16(p[sp+4:])
+		binary.LittleEndian.PutUint16(p[sp+4:], f&^1)
+	}
 }

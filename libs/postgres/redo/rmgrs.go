@@ -81,7 +81,7 @@ var rmgrs = [...]rmgr{
 	wal.RmGist:       {status: gistStatus},
 	wal.RmSeq:        {status: seqStatus, redo: seqRedo},
 	wal.RmSPGist:     {status: always(StatusUnsupported)},
-	wal.RmBRIN:       {status: always(StatusUnsupported)},
+	wal.RmBRIN:       {status: brinStatus, redo: brinRedo},
 	wal.RmCommitTs:   {status: always(StatusNoPageEffect)},
 	wal.RmReplOrigin: {status: always(StatusNoPageEffect)},
 	wal.RmGeneric:    {status: always(StatusRedo), redo: genericRedo},
