@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"testing"
 
@@ -136,4 +137,30 @@ func FuzzParseRedo(f *testing.F) {
 			t.Fatalf("parsed %d bytes of %d", n, len(p))
 		}
 	})
+}
+
+// TestWorkedExample pins the bytes of the example in
+// docs/format/walredo-protocol.md.
+func TestWorkedExample(t *testing.T) {
+	rel := key.RelTag{SpcNode: 1663, DbNode: 5, RelNode: 16384}
+	raw := make([]byte, 59)
+	m, err := AppendRedo(nil, 7, key.RelBlock(rel, 3), 0x2000060, nil, []Record{{LSN: 0x2000040, Kind: RecordPostgres, Data: raw}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "52010000" + "70000000" + "0700000000000000" +
+		"00" + "0000067f" + "00000005" + "00004000" + "00" + "00000003" +
+		"0000" + "01000000" + "6000000200000000" +
+		"4000000200000000" + "44000000" + "01" + "4000000200000000"
+	if got := hex.EncodeToString(m[:len(want)/2]); got != want {
+		t.Fatalf("example bytes\n got %s\nwant %s", got, want)
+	}
+	if len(m) != HeaderSize+112 {
+		t.Fatalf("message of %d bytes, want %d", len(m), HeaderSize+112)
+	}
+	answer := make([]byte, HeaderSize)
+	PutHeader(answer, Header{Kind: KindPage, Len: PageSize, ID: 7})
+	if got := hex.EncodeToString(answer); got != "50010000"+"00200000"+"0700000000000000" {
+		t.Fatalf("answer header %s", got)
+	}
 }
