@@ -5,9 +5,12 @@ package main
 import (
 	"github.com/stratadb/strata/tools/internal/bench"
 	"github.com/stratadb/strata/tools/internal/ctl"
+	"github.com/stratadb/strata/tools/internal/pgcmd"
+	"github.com/stratadb/strata/tools/internal/tenantcmd"
 	"github.com/stratadb/strata/tools/internal/walcmd"
 )
 
 func main() {
-	ctl.Main(walcmd.New(), bench.New())
+	cmds := append(tenantcmd.New(), pgcmd.New()...)
+	ctl.Main(append(cmds, walcmd.New(), bench.New())...)
 }
