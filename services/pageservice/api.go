@@ -7,18 +7,20 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/stratadb/strata/libs/engine/id"
+	"github.com/stratadb/strata/libs/engine/lsn"
 	"github.com/stratadb/strata/libs/platform/failpoint"
 	pagev1 "github.com/stratadb/strata/proto/gen/strata/pageservice/v1"
-	"github.com/stratadb/strata/services/pageservice/internal/tenant"
+	"github.com/stratadb/strata/services/pageservice/internal/tenantmgr"
 )
 
-// management implements pagev1.ManagementServiceServer. Status, the tenant
-// list, tenant lookup and failpoints work; the rest answer Unimplemented
-// until their issues land.
+// management implements pagev1.ManagementServiceServer: status, tenants,
+// timelines (root from a PostgreSQL source, branches, WAL sources) and
+// failpoints. Attach/detach, config updates, GC and compaction answer
+// Unimplemented until their issues land.
 type management struct {
 	pagev1.UnimplementedManagementServiceServer
 	nodeID  uint64
-	tenants *tenant.Registry
+	tenants *tenantmgr.Manager
 }
 
 // FailpointGetStatus fails GetStatus while set (failpoints build): the
@@ -41,15 +43,169 @@ func (m *management) ListTenants(context.Context, *pagev1.ListTenantsRequest) (*
 }
 
 func (m *management) GetTenant(_ context.Context, req *pagev1.GetTenantRequest) (*pagev1.GetTenantResponse, error) {
+	t, err := m.tenant(req.GetTenantId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pagev1.GetTenantResponse{Tenant: tenantInfo(t)}, nil
+}
+
+func (m *management) tenant(s string) (*tenantmgr.Tenant, error) {
+	tid, err := parseTenantID(s)
+	if err != nil {
+		return nil, err
+	}
+	return m.tenants.Get(tid)
+}
+
+// timeline finds a timeline of an Active tenant (waiting for a loading one).
+func (m *management) timeline(ctx context.Context, tenantID, timelineID string) (*tenantmgr.Tenant, *tenantmgr.Timeline, error) {
+	tid, err := parseTenantID(tenantID)
+	if err != nil {
+		return nil, nil, err
+	}
+	tlid, err := parseTimelineID(timelineID)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := m.tenants.Active(ctx, tid)
+	if err != nil {
+		return nil, nil, err
+	}
+	tl, err := t.Timeline(tlid)
+	if err != nil {
+		return nil, nil, err
+	}
+	return t, tl, nil
+}
+
+func (m *management) CreateTenant(ctx context.Context, req *pagev1.CreateTenantRequest) (*pagev1.CreateTenantResponse, error) {
+	tid := id.Generate()
+	if req.NewTenantId != nil {
+		var err error
+		if tid, err = parseTenantID(req.GetNewTenantId()); err != nil {
+			return nil, toStatus(err)
+		}
+	}
+	conf := &pagev1.TenantConfig{
+		CheckpointDistance: req.CheckpointDistance, CheckpointTimeout: req.CheckpointTimeout,
+		CompactionTargetSize: req.CompactionTargetSize, CompactionPeriod: req.CompactionPeriod,
+		CompactionThreshold: req.CompactionThreshold, ImageCreationThreshold: req.ImageCreationThreshold,
+		GcPeriod: req.GcPeriod, GcHorizon: req.GcHorizon, PitrInterval: req.PitrInterval,
+		WalreceiverConnectTimeout: req.WalreceiverConnectTimeout, LaggingWalTimeout: req.LaggingWalTimeout,
+		MaxLsnWalLag: req.MaxLsnWalLag, TraceReadRequests: req.TraceReadRequests,
+	}
+	if _, err := m.tenants.Create(ctx, tid, conf); err != nil {
+		return nil, toStatus(err)
+	}
+	return &pagev1.CreateTenantResponse{TenantId: tid.String()}, nil
+}
+
+func (m *management) GetTenantConfig(_ context.Context, req *pagev1.GetTenantConfigRequest) (*pagev1.GetTenantConfigResponse, error) {
+	t, err := m.tenant(req.GetTenantId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pagev1.GetTenantConfigResponse{TenantSpecificOverrides: t.Conf(), EffectiveConfig: tenantmgr.Effective(t.Conf())}, nil
+}
+
+func (m *management) ListTimelines(ctx context.Context, req *pagev1.ListTimelinesRequest) (*pagev1.ListTimelinesResponse, error) {
 	tid, err := parseTenantID(req.GetTenantId())
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	t, ok := m.tenants.Get(tid)
-	if !ok {
-		return nil, toStatus(fmt.Errorf("tenant %s: %w", tid, ErrTenantNotFound))
+	t, err := m.tenants.Active(ctx, tid)
+	if err != nil {
+		return nil, toStatus(err)
 	}
-	return &pagev1.GetTenantResponse{Tenant: tenantInfo(t)}, nil
+	resp := &pagev1.ListTimelinesResponse{Timelines: []*pagev1.TimelineInfo{}}
+	for _, tl := range t.Timelines() {
+		resp.Timelines = append(resp.Timelines, tl.Info())
+	}
+	return resp, nil
+}
+
+func (m *management) GetTimeline(ctx context.Context, req *pagev1.GetTimelineRequest) (*pagev1.GetTimelineResponse, error) {
+	_, tl, err := m.timeline(ctx, req.GetTenantId(), req.GetTimelineId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pagev1.GetTimelineResponse{Timeline: tl.Info()}, nil
+}
+
+func (m *management) CreateTimeline(ctx context.Context, req *pagev1.CreateTimelineRequest) (*pagev1.CreateTimelineResponse, error) {
+	tid, err := parseTenantID(req.GetTenantId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	tlid := id.Generate()
+	if req.NewTimelineId != nil {
+		if tlid, err = parseTimelineID(req.GetNewTimelineId()); err != nil {
+			return nil, toStatus(err)
+		}
+	}
+	if v := req.GetPgVersion(); v != 0 && v != 15 {
+		return nil, toStatus(fmt.Errorf("pg_version %d: %w: only 15 is supported", v, ErrInvalidArgument))
+	}
+	t, err := m.tenants.Active(ctx, tid)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	src := req.GetSource()
+	var tl *tenantmgr.Timeline
+	if req.AncestorTimelineId != nil {
+		if src.GetConnstr() != "" || src.GetBasebackupTarPath() != "" {
+			return nil, toStatus(fmt.Errorf("%w: source must be absent for a branch (attach a WAL source with SetTimelineWalSource)", ErrInvalidArgument))
+		}
+		anc, err := parseTimelineID(req.GetAncestorTimelineId())
+		if err != nil {
+			return nil, toStatus(err)
+		}
+		at, err := parseOptLSN("ancestor_start_lsn", req.GetAncestorStartLsn())
+		if err != nil {
+			return nil, toStatus(err)
+		}
+		tl, err = t.CreateBranch(ctx, tlid, anc, at)
+		if err != nil {
+			return nil, toStatus(err)
+		}
+	} else {
+		rs := tenantmgr.RootSource{ConnString: src.GetConnstr(), SlotName: src.GetSlotName(), TarPath: src.GetBasebackupTarPath()}
+		if rs.TarLSN, err = parseOptLSN("basebackup_lsn", src.GetBasebackupLsn()); err != nil {
+			return nil, toStatus(err)
+		}
+		if rs.TarEndLSN, err = parseOptLSN("basebackup_end_lsn", src.GetBasebackupEndLsn()); err != nil {
+			return nil, toStatus(err)
+		}
+		tl, err = t.CreateRoot(ctx, tlid, rs)
+		if err != nil {
+			return nil, toStatus(err)
+		}
+	}
+	return &pagev1.CreateTimelineResponse{Timeline: tl.Info()}, nil
+}
+
+func (m *management) SetTimelineWalSource(ctx context.Context, req *pagev1.SetTimelineWalSourceRequest) (*pagev1.SetTimelineWalSourceResponse, error) {
+	t, tl, err := m.timeline(ctx, req.GetTenantId(), req.GetTimelineId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	tl, err = t.SetWALSource(ctx, tl.TL.ID(), req.GetSource().GetConnstr(), req.GetSource().GetSlotName())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pagev1.SetTimelineWalSourceResponse{Timeline: tl.Info()}, nil
+}
+
+func (m *management) CheckpointTimeline(ctx context.Context, req *pagev1.CheckpointTimelineRequest) (*pagev1.CheckpointTimelineResponse, error) {
+	_, tl, err := m.timeline(ctx, req.GetTenantId(), req.GetTimelineId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if err := tl.TL.FreezeAndFlush(ctx); err != nil {
+		return nil, toStatus(fmt.Errorf("checkpoint timeline %s: %w", tl.TL.ID(), err))
+	}
+	return &pagev1.CheckpointTimelineResponse{}, nil
 }
 
 func (m *management) ConfigureFailpoints(_ context.Context, req *pagev1.ConfigureFailpointsRequest) (*pagev1.ConfigureFailpointsResponse, error) {
@@ -63,16 +219,8 @@ func (m *management) ConfigureFailpoints(_ context.Context, req *pagev1.Configur
 	return &pagev1.ConfigureFailpointsResponse{}, nil
 }
 
-func (m *management) CreateTenant(context.Context, *pagev1.CreateTenantRequest) (*pagev1.CreateTenantResponse, error) {
-	return nil, toStatus(errNotImplemented("CreateTenant: tenant management is not implemented yet"))
-}
-
 func (m *management) AttachTenant(context.Context, *pagev1.AttachTenantRequest) (*pagev1.AttachTenantResponse, error) {
 	return nil, toStatus(errNotImplemented("AttachTenant: attach from object storage is not implemented yet"))
-}
-
-func (m *management) CreateTimeline(context.Context, *pagev1.CreateTimelineRequest) (*pagev1.CreateTimelineResponse, error) {
-	return nil, toStatus(errNotImplemented("CreateTimeline: timelines are not implemented yet"))
 }
 
 func parseTenantID(s string) (id.ID, error) {
@@ -83,48 +231,34 @@ func parseTenantID(s string) (id.ID, error) {
 	return tid, nil
 }
 
-func tenantInfo(t tenant.Info) *pagev1.TenantInfo {
-	info := &pagev1.TenantInfo{Id: t.ID.String(), State: string(t.State), Generation: t.Generation}
-	if t.BrokenReason != "" {
-		info.BrokenReason = &t.BrokenReason
+func parseTimelineID(s string) (id.ID, error) {
+	tlid, err := id.Parse(s)
+	if err != nil {
+		return id.ID{}, fmt.Errorf("timeline_id %q: %w: %v", s, ErrInvalidArgument, err)
+	}
+	return tlid, nil
+}
+
+// parseOptLSN parses an "X/Y" LSN; empty is Invalid.
+func parseOptLSN(field, s string) (lsn.LSN, error) {
+	if s == "" {
+		return lsn.Invalid, nil
+	}
+	l, err := lsn.Parse(s)
+	if err != nil {
+		return 0, fmt.Errorf("%s %q: %w: %v", field, s, ErrInvalidArgument, err)
+	}
+	return l, nil
+}
+
+func tenantInfo(t *tenantmgr.Tenant) *pagev1.TenantInfo {
+	state, reason := t.State()
+	loading := state == "Loading" || state == "Attaching"
+	info := &pagev1.TenantInfo{Id: t.ID().String(), State: state, HasInProgressDownloads: &loading}
+	if reason != "" {
+		info.BrokenReason = &reason
 	}
 	return info
-}
-
-// pages implements pagev1.PageServiceServer: the read path is not
-// implemented yet, every RPC says so.
-type pages struct {
-	pagev1.UnimplementedPageServiceServer
-}
-
-const readPathMissing = ": the page read path is not implemented yet"
-
-func (pages) GetPages(grpc.BidiStreamingServer[pagev1.GetPagesRequest, pagev1.GetPagesResponse]) error {
-	return toStatus(errNotImplemented("GetPages" + readPathMissing))
-}
-
-func (pages) GetPage(context.Context, *pagev1.GetPageRequest) (*pagev1.GetPageResponse, error) {
-	return nil, toStatus(errNotImplemented("GetPage" + readPathMissing))
-}
-
-func (pages) GetRelSize(context.Context, *pagev1.GetRelSizeRequest) (*pagev1.GetRelSizeResponse, error) {
-	return nil, toStatus(errNotImplemented("GetRelSize" + readPathMissing))
-}
-
-func (pages) CheckRelExists(context.Context, *pagev1.CheckRelExistsRequest) (*pagev1.CheckRelExistsResponse, error) {
-	return nil, toStatus(errNotImplemented("CheckRelExists" + readPathMissing))
-}
-
-func (pages) GetDbSize(context.Context, *pagev1.GetDbSizeRequest) (*pagev1.GetDbSizeResponse, error) {
-	return nil, toStatus(errNotImplemented("GetDbSize" + readPathMissing))
-}
-
-func (pages) GetSlruSegment(context.Context, *pagev1.GetSlruSegmentRequest) (*pagev1.GetSlruSegmentResponse, error) {
-	return nil, toStatus(errNotImplemented("GetSlruSegment" + readPathMissing))
-}
-
-func (pages) GetBaseBackup(*pagev1.GetBaseBackupRequest, grpc.ServerStreamingServer[pagev1.GetBaseBackupResponse]) error {
-	return toStatus(errNotImplemented("GetBaseBackup: basebackup is not implemented yet"))
 }
 
 // internalAPI implements pagev1.InternalServiceServer for upload-worker,

@@ -3,9 +3,12 @@ package pageservice
 import (
 	"errors"
 	"flag"
+	"fmt"
+	"time"
 
 	"github.com/stratadb/strata/libs/platform/admin"
 	"github.com/stratadb/strata/libs/platform/auth"
+	"github.com/stratadb/strata/libs/platform/config"
 	"github.com/stratadb/strata/libs/platform/grpcx"
 	"github.com/stratadb/strata/libs/platform/logging"
 	"github.com/stratadb/strata/libs/platform/redisconn"
@@ -22,6 +25,9 @@ import (
 //	redis: {addr: 127.0.0.1:6379}      # password: STRATA_REDIS_PASSWORD (environment only)
 //	remote_storage: {local_path: objects/}
 //	walredo_pool: {addr: 127.0.0.1:6410, timeout: 30s}
+//	workdir: /var/lib/strata/page-service   # tenants/ lives here
+//	wait_lsn_timeout: 60s               # reads of WAL not yet ingested wait this long
+//	redo: pool                          # pool (walredo-pool) | local (in-process; tests and dev only)
 //
 // The token presented to walredo-pool comes from STRATA_WALREDO_TOKEN only.
 type Config struct {
@@ -33,8 +39,21 @@ type Config struct {
 	Redis         redisconn.Config   `yaml:"redis"`
 	RemoteStorage StorageConfig      `yaml:"remote_storage"`
 	WalredoPool   PeerConfig         `yaml:"walredo_pool"`
-	Tokens        Tokens             `yaml:"-"`
+	// Workdir holds the node's tenants directory (tenants/).
+	Workdir string `yaml:"workdir"`
+	// WaitLSNTimeout bounds how long a read waits for WAL not yet ingested.
+	WaitLSNTimeout config.Duration `yaml:"wait_lsn_timeout"`
+	// Redo selects how pages are reconstructed: RedoPool (walredo-pool) or
+	// RedoLocal (in-process; for tests and development, never a fallback).
+	Redo   string `yaml:"redo"`
+	Tokens Tokens `yaml:"-"`
 }
+
+// Redo modes.
+const (
+	RedoPool  = "pool"
+	RedoLocal = "local"
+)
 
 // StorageConfig selects the object storage; LocalPath is a directory used
 // as a bucket.
@@ -64,6 +83,10 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.RemoteStorage.LocalPath, "remote-storage.local-path", "", "directory used as object storage")
 	fs.StringVar(&c.WalredoPool.Addr, "walredo-pool.addr", "127.0.0.1:6410", "walredo-pool gRPC address")
 	c.WalredoPool.ClientConfig.RegisterFlags(fs, "walredo-pool.")
+	fs.StringVar(&c.Workdir, "workdir", ".", "directory holding the node's tenants/ directory")
+	c.WaitLSNTimeout = config.Duration(60 * time.Second)
+	fs.Var(&c.WaitLSNTimeout, "wait-lsn-timeout", "how long a read waits for WAL not yet ingested")
+	fs.StringVar(&c.Redo, "redo", RedoPool, "page reconstruction: pool (walredo-pool) or local (in-process; tests and development only)")
 }
 
 // Validate reports every problem at once.
@@ -76,8 +99,17 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("admin.addr: empty"))
 	}
 	errs = append(errs, c.Redis.Validate())
-	if c.WalredoPool.Addr == "" {
-		errs = append(errs, errors.New("walredo_pool.addr: empty"))
+	switch c.Redo {
+	case RedoPool, "":
+		if c.WalredoPool.Addr == "" {
+			errs = append(errs, errors.New("walredo_pool.addr: empty"))
+		}
+	case RedoLocal:
+	default:
+		errs = append(errs, fmt.Errorf("redo: %q is neither %q nor %q", c.Redo, RedoPool, RedoLocal))
+	}
+	if c.WaitLSNTimeout < 0 {
+		errs = append(errs, errors.New("wait_lsn_timeout: negative"))
 	}
 	return errors.Join(errs...)
 }

@@ -4,21 +4,27 @@
 // the gateway).
 //
 // The root package exports Config, New and Service; everything else lives
-// under internal/. Today GetStatus, ListTenants, GetTenant and failpoints
-// work; tenant/timeline management, ingest and the read path answer
+// under internal/: tenantmgr (tenants and timelines on disk, loading,
+// creation, branches), walreceiver (WAL streaming and the initial base
+// backup over physical replication) and redoclient (walredo-pool or local
+// redo). Attach/detach, GC, compaction and the internal APIs answer
 // Unimplemented until their issues land.
 package pageservice
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc"
 
+	"github.com/stratadb/strata/libs/engine/id"
+	"github.com/stratadb/strata/libs/engine/timeline"
 	"github.com/stratadb/strata/libs/platform/admin"
 	"github.com/stratadb/strata/libs/platform/auth"
 	"github.com/stratadb/strata/libs/platform/grpcx"
@@ -27,7 +33,9 @@ import (
 	"github.com/stratadb/strata/libs/platform/metrics"
 	"github.com/stratadb/strata/libs/platform/redisconn"
 	pagev1 "github.com/stratadb/strata/proto/gen/strata/pageservice/v1"
-	"github.com/stratadb/strata/services/pageservice/internal/tenant"
+	walredov1 "github.com/stratadb/strata/proto/gen/strata/walredo/v1"
+	"github.com/stratadb/strata/services/pageservice/internal/redoclient"
+	"github.com/stratadb/strata/services/pageservice/internal/tenantmgr"
 )
 
 // Name is the service's binary and log name.
@@ -49,7 +57,8 @@ type Service struct {
 	grpc   *grpcx.Server
 	redis  *redis.Client
 
-	tenants *tenant.Registry
+	tenants *tenantmgr.Manager
+	walredo *grpc.ClientConn // nil with redo: local
 }
 
 // New builds the service: gRPC server with auth (management, page and
@@ -71,7 +80,25 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		return nil, fmt.Errorf("page-service auth: %w", err)
 	}
 	authn.Public(publicMethods...)
-	s := &Service{cfg: cfg, log: log, health: health.New(), status: &lifecycle.Status{}, tenants: &tenant.Registry{}}
+	s := &Service{cfg: cfg, log: log, health: health.New(), status: &lifecycle.Status{}}
+	newRedoer := func(id.ID) timeline.Redoer { return redoclient.Local{} }
+	if cfg.Redo != RedoLocal {
+		cc := cfg.WalredoPool.ClientConfig
+		cc.Token = cfg.Tokens.Walredo
+		conn, err := grpcx.Dial(cfg.WalredoPool.Addr, cc)
+		if err != nil {
+			return nil, fmt.Errorf("page-service: walredo-pool client: %w", err)
+		}
+		s.walredo = conn
+		client := walredov1.NewWalRedoServiceClient(conn)
+		newRedoer = func(t id.ID) timeline.Redoer {
+			return redoclient.Pool{Client: client, Tenant: t, Timeout: cfg.WalredoPool.Timeout.D()}
+		}
+	}
+	s.tenants = tenantmgr.New(tenantmgr.Config{
+		Dir:            filepath.Join(cfg.Workdir, "tenants"),
+		WaitLSNTimeout: cfg.WaitLSNTimeout.D(),
+	}, tenantmgr.Deps{Logger: log, NewRedoer: newRedoer, Registry: reg})
 	s.health.AddCheck("components", s.status.Ready)
 	s.redis = redisconn.New(cfg.Redis)
 	s.health.AddCheck("redis", redisconn.Check(s.redis))
@@ -82,7 +109,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		Stream:   []grpc.StreamServerInterceptor{authn.Stream()},
 	})
 	pagev1.RegisterManagementServiceServer(s.grpc.GRPC(), &management{nodeID: cfg.NodeID, tenants: s.tenants})
-	pagev1.RegisterPageServiceServer(s.grpc.GRPC(), pages{})
+	pagev1.RegisterPageServiceServer(s.grpc.GRPC(), &pages{tenants: s.tenants})
 	pagev1.RegisterInternalServiceServer(s.grpc.GRPC(), internalAPI{})
 	s.health.Register(s.grpc.GRPC())
 	// Admin routes other than health and metrics (PUT /v1/failpoints)
@@ -99,7 +126,20 @@ func (s *Service) Run(ctx context.Context) error {
 		ComponentName: "redis",
 		StopFn:        func(context.Context) error { return s.redis.Close() },
 	}
-	return r.Run(ctx, redis, s.admin, s.grpc, s.health.Watcher(time.Second))
+	tenants := lifecycle.Funcs{
+		ComponentName: "tenants",
+		// Start only scans the directory: tenants load in the background
+		// while the API is already up.
+		StartFn: s.tenants.Start,
+		StopFn: func(ctx context.Context) error {
+			err := s.tenants.Shutdown(ctx)
+			if s.walredo != nil {
+				err = errors.Join(err, s.walredo.Close())
+			}
+			return err
+		},
+	}
+	return r.Run(ctx, redis, tenants, s.admin, s.grpc, s.health.Watcher(time.Second))
 }
 
 // GRPCAddr is the bound gRPC address once Run has started the server.
