@@ -62,6 +62,10 @@ func (p *Pool) launch(ctx context.Context) (*proc, error) {
 	if err != nil {
 		inW.Close()
 		outR.Close()
+		if errors.Is(err, os.ErrPermission) && p.attr.Credential != nil {
+			return nil, fmt.Errorf("%w: start %s as uid %d: %v (the binary and its directories must be executable by pool.worker_user %q)",
+				ErrLaunch, p.path, p.attr.Credential.Uid, err, p.cfg.User)
+		}
 		return nil, fmt.Errorf("%w: start %s: %v", ErrLaunch, p.path, err)
 	}
 	pr := &proc{cmd: cmd, pid: cmd.Process.Pid, stdin: inW, stdout: outR, log: p.log.With("pid", cmd.Process.Pid)}
