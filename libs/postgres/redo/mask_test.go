@@ -133,6 +133,8 @@ func maskFor(rmid uint8) func(page.Page, uint32) {
 		return func(p page.Page, _ uint32) { btreeMask(p) }
 	case wal.RmHash:
 		return func(p page.Page, _ uint32) { hashMask(p) }
+	case wal.RmGist:
+		return func(p page.Page, _ uint32) { gistMask(p) }
 	case wal.RmBRIN:
 		return func(p page.Page, _ uint32) { brinMask(p) }
 	}
@@ -152,4 +154,25 @@ func brinMask(p page.Page) {
 		f := binary.LittleEndian.Uint16(p[sp+4:])
 		binary.LittleEndian.PutUint16(p[sp+4:], f&^1)
 	}
+}
+
+// gistMask is gist_mask.
+func gistMask(p page.Page) {
+	maskLSNAndChecksum(p)
+	maskHintBits(p)
+	maskUnusedSpace(p)
+	o, err := gistOpaque(p)
+	if err != nil {
+		return
+	}
+	gistSetNSN(o, 0)
+	gistSetFlags(o, gistFFollowRight, 0)
+	if binary.LittleEndian.Uint16(o[12:])&gistFLeaf != 0 {
+		maskLPFlags(p)
+	}
+	// Also ignore F_TUPLES_DELETED: the PostgreSQL 15.20 binaries used by the
+	// oracle do not set it when VACUUM logs a leaf PAGE_UPDATE, while the
+	// 15.18 redo we follow (gistRedoPageUpdateRecord) sets it. It is a scan
+	// hint only.
+	gistSetFlags(o, 0, gistFHasGarbage|gistFTuplesDeleted)
 }

@@ -20,11 +20,11 @@
 //
 // # Which records
 //
-// Status(rmid, info) says how Strata handles every PG15 record type:
+// StatusOf(rmid, info) says how Strata handles every PG15 record type:
 // StatusRedo (Go redo of block references), StatusImageOnly (XLOG FPI: only
 // images), StatusNoPageEffect (no block references; the ingest mapping turns
-// them into other edits, or they need nothing), StatusUnsupported (GIN, GiST,
-// and SP-GiST deltas).
+// them into other edits, or they need nothing), StatusUnsupported (GIN and SP-GiST
+// deltas).
 // Supported is Status != StatusUnsupported. ApplyBlock fails with an error
 // wrapping ErrUnsupported for unsupported records whose block has no image to
 // apply. docs/postgres-coverage.md lists every record type; a test keeps it
@@ -100,6 +100,11 @@ func applyBlock(pg page.Page, rec *wal.Record, blk *wal.BlockRef) error {
 		}
 		if !pg.IsNew() {
 			pg.SetLSN(rec.EndLSN)
+		}
+		if r := lookup(rec.RmID); r != nil && r.afterImage != nil {
+			if err := r.afterImage(pg, rec, blk); err != nil {
+				return fmt.Errorf("redo %s block %d (%s blk %d): %w", recordAt(rec), blk.ID, blk.Rel, blk.Blk, err)
+			}
 		}
 		return nil
 	}

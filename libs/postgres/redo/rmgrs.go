@@ -48,6 +48,10 @@ type rmgr struct {
 	// setsLSN: the redo sets the page LSN itself (PageSetLSN where
 	// PostgreSQL calls it); otherwise the dispatcher stamps rec.EndLSN.
 	setsLSN bool
+	// afterImage, if set, runs after a block's image was restored: for the
+	// few redo routines that change a page even when its image was applied
+	// (GiST's follow-right clearing).
+	afterImage func(pg page.Page, rec *wal.Record, blk *wal.BlockRef) error
 }
 
 func always(s Status) func(uint8) Status { return func(uint8) Status { return s } }
@@ -78,7 +82,7 @@ var rmgrs = [...]rmgr{
 	wal.RmBtree:      {status: btreeStatus, redo: bytesRedo(nbtree.Redo)},
 	wal.RmHash:       {status: always(StatusRedo), redo: bytesRedo(hashindex.Redo), setsLSN: true},
 	wal.RmGin:        {status: always(StatusUnsupported)},
-	wal.RmGist:       {status: gistStatus},
+	wal.RmGist:       {status: gistStatus, redo: gistRedo, afterImage: gistAfterImage},
 	wal.RmSeq:        {status: seqStatus, redo: seqRedo},
 	wal.RmSPGist:     {status: always(StatusUnsupported)},
 	wal.RmBRIN:       {status: brinStatus, redo: brinRedo},
@@ -146,15 +150,6 @@ func heap2Status(op uint8) Status {
 		return StatusNoPageEffect
 	}
 	return redoIf(heapam.Heap2Supported)(op)
-}
-
-// gistStatus: PAGE_REUSE (a hot-standby conflict hint) and ASSIGN_LSN have
-// no block references; the rest are page deltas.
-func gistStatus(op uint8) Status {
-	if op == 0x20 || op == 0x70 {
-		return StatusNoPageEffect
-	}
-	return StatusUnsupported
 }
 
 // Sequence.
