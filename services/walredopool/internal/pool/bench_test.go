@@ -36,8 +36,11 @@ func strataRecords(req *Request) []redo.Record {
 }
 
 func benchPool(b *testing.B, req *Request, workers int) {
+	benchPoolCtx(b, context.Background(), req, workers)
+}
+
+func benchPoolCtx(b *testing.B, ctx context.Context, req *Request, workers int) {
 	p, _ := testPool(b, modeOK, Config{Workers: workers})
-	ctx := context.Background()
 	dst := make([]byte, 8192)
 	if _, err := p.Redo(ctx, dst, req); err != nil { // launch outside the timing
 		b.Fatal(err)
@@ -89,6 +92,15 @@ func reportLatency(b *testing.B, lat []time.Duration, elapsed time.Duration) {
 func BenchmarkPoolOneRecord(b *testing.B) {
 	req, _ := oneRecord(b)
 	benchPool(b, req, 1)
+}
+
+// BenchmarkPoolOneRecordCancelable runs with a cancelable context, as a
+// gRPC handler's: the pool then watches it for the request's duration.
+func BenchmarkPoolOneRecordCancelable(b *testing.B) {
+	req, _ := oneRecord(b)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	benchPoolCtx(b, ctx, req, 1)
 }
 
 func BenchmarkInProcessOneRecord(b *testing.B) {

@@ -23,9 +23,15 @@
 //
 // Workers get the least privilege available: an empty environment, "/" as
 // working directory, only stdin, stdout and stderr open (Go opens every other
-// descriptor close-on-exec), their own process group, SIGKILL when the pool's
-// thread dies (Pdeathsig), and, when the pool runs as root and Config.User is
-// set, that user's uid and gid with no supplementary groups.
+// descriptor close-on-exec, and the worker closes any inherited descriptor
+// that is not), their own process group, SIGKILL when the pool's process
+// dies (Pdeathsig; Linux ties it to the forking thread, and Go only ends a
+// thread whose goroutine exits while locked to it, which the pool never
+// does), and, when the pool runs as root and Config.User is set, that user's
+// uid and gid with no supplementary groups.
+//
+// The pool never logs a request's failure (the caller gets it); it logs what
+// workers write to stderr (WARN) and a failed wait (ERROR).
 //
 // Each slot serializes requests into one reused buffer, so a steady stream of
 // requests allocates nothing in the pool (see BenchmarkPoolOneRecord).
