@@ -10,6 +10,7 @@
 //	DIR/logs/<svc>.log      stdout+stderr of every process
 //	DIR/objects/            local object storage
 //	DIR/redis/              redis-server working directory
+//	DIR/page-service/       page-service workdir (tenants/)
 //
 // Processes are started in their own process group so that `stratactl up`
 // can return while they keep running; `stratactl down` stops them by pid,
@@ -51,6 +52,9 @@ func (l Layout) LogFile(name string) string { return filepath.Join(l.LogsDir(), 
 
 // ObjectsDir is the local object storage root.
 func (l Layout) ObjectsDir() string { return filepath.Join(l.Dir, "objects") }
+
+// PageServiceDir is page-service's workdir (its tenants/ directory).
+func (l Layout) PageServiceDir() string { return filepath.Join(l.Dir, "page-service") }
 
 // RedisDir is redis-server's working directory.
 func (l Layout) RedisDir() string { return filepath.Join(l.Dir, "redis") }

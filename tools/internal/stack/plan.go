@@ -73,6 +73,7 @@ func (p stackPlan) component(name string, keys *keyRing) (componentSpec, error) 
 	switch name {
 	case PageService:
 		cfg["node_id"] = 1
+		cfg["workdir"] = l.PageServiceDir()
 		cfg["redis"] = redis
 		cfg["remote_storage"] = storage
 		cfg["walredo_pool"] = map[string]any{"addr": p.Addrs[WalredoPool][0]}

@@ -61,7 +61,7 @@ func Up(ctx context.Context, opts Options) (*State, error) {
 	if old, err := LoadState(dir); err == nil && anyAlive(old) {
 		return nil, fmt.Errorf("a stack is already running in %s (run `stratactl down --dir %s` first)", dir, opts.Dir)
 	}
-	for _, d := range []string{l.KeysDir(), l.ConfigDir(), l.LogsDir(), l.ObjectsDir(), l.RedisDir()} {
+	for _, d := range []string{l.KeysDir(), l.ConfigDir(), l.LogsDir(), l.ObjectsDir(), l.RedisDir(), l.PageServiceDir()} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("create %s: %w", d, err)
 		}
