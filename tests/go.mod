@@ -8,12 +8,31 @@ require (
 )
 
 require (
+	github.com/beorn7/perks v1.0.1 // indirect
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.33.0 // indirect
+	github.com/jackc/pgio v1.0.0 // indirect
+	github.com/jackc/pglogrepl v0.0.0-20251213150135-2e8d0df862c1 // indirect
+	github.com/jackc/pgpassfile v1.0.0 // indirect
+	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
+	github.com/jackc/pgx/v5 v5.12.0 // indirect
+	github.com/klauspost/compress v1.20.4 // indirect
+	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
+	github.com/pierrec/lz4/v4 v4.1.33 // indirect
+	github.com/pingcap/errors v0.11.4 // indirect
+	github.com/pingcap/failpoint v0.0.0-20240528011301-b51a646c7c86 // indirect
+	github.com/prometheus/client_golang v1.25.0 // indirect
+	github.com/prometheus/client_model v0.6.3 // indirect
+	github.com/prometheus/common v0.72.0 // indirect
+	github.com/prometheus/procfs v0.22.0 // indirect
+	github.com/redis/go-redis/v9 v9.23.0 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
 	golang.org/x/net v0.61.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20261026165753-2ffab32bce7e // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261019180522-ce908d29299b // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
+	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
 
 require (
@@ -25,8 +44,16 @@ require (
 	github.com/opencontainers/go-digest v1.0.0 // indirect
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.1 // indirect
 	github.com/sirupsen/logrus v1.10.1 // indirect
+	github.com/stratadb/strata/gateway v0.0.0
+	github.com/stratadb/strata/libs/engine v0.0.0
 	github.com/stratadb/strata/libs/platform v0.0.0
+	github.com/stratadb/strata/libs/postgres v0.0.0
 	github.com/stratadb/strata/proto v0.0.0
+	github.com/stratadb/strata/services/gccompactor v0.0.0
+	github.com/stratadb/strata/services/pageservice v0.0.0
+	github.com/stratadb/strata/services/sizecalculator v0.0.0
+	github.com/stratadb/strata/services/uploadworker v0.0.0
+	github.com/stratadb/strata/services/walredopool v0.0.0
 	github.com/xhit/go-str2duration/v2 v2.1.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.6 // indirect
 	go.yaml.in/yaml/v4 v4.0.0-rc.4 // indirect
@@ -38,3 +65,19 @@ require (
 replace github.com/stratadb/strata/libs/platform => ../libs/platform
 
 replace github.com/stratadb/strata/proto => ../proto
+
+replace github.com/stratadb/strata/libs/postgres => ../libs/postgres
+
+replace github.com/stratadb/strata/libs/engine => ../libs/engine
+
+replace github.com/stratadb/strata/gateway => ../gateway
+
+replace github.com/stratadb/strata/services/gccompactor => ../services/gccompactor
+
+replace github.com/stratadb/strata/services/pageservice => ../services/pageservice
+
+replace github.com/stratadb/strata/services/sizecalculator => ../services/sizecalculator
+
+replace github.com/stratadb/strata/services/uploadworker => ../services/uploadworker
+
+replace github.com/stratadb/strata/services/walredopool => ../services/walredopool
