@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"syscall"
 
@@ -81,20 +82,35 @@ func Serve(in io.Reader, out io.Writer, opts Options) error {
 			s.reply(wire.AppendError(s.msg[:0], h.ID, wire.CodeProtocol, err.Error()))
 			return err
 		}
-		if cap(s.payload) < int(h.Len) {
-			s.payload = make([]byte, h.Len)
-		}
-		p := s.payload[:h.Len]
-		if _, err := io.ReadFull(in, p); err != nil {
-			if errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF
-			}
+		p, err := readPayload(in, s.payload[:0], int(h.Len))
+		s.payload = p[:0]
+		if err != nil {
 			return fmt.Errorf("read request %d payload (%d bytes): %w", h.ID, h.Len, err)
 		}
 		if err := s.serve(h.ID, p, opts); err != nil {
 			return err
 		}
 	}
+}
+
+// readPayload reads n bytes into buf (reused when large enough). It grows
+// the buffer as bytes arrive rather than trusting n up front, so a bogus
+// length costs no more memory than the bytes actually sent.
+func readPayload(in io.Reader, buf []byte, n int) ([]byte, error) {
+	for len(buf) < n {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(n-len(buf), max(cap(buf), 64<<10)))
+		}
+		m, err := in.Read(buf[len(buf):min(n, cap(buf))])
+		buf = buf[:len(buf)+m]
+		if err != nil && len(buf) < n {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return buf, err
+		}
+	}
+	return buf, nil
 }
 
 type server struct {

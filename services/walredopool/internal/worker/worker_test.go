@@ -106,3 +106,19 @@ func TestServeStopsOnBrokenFraming(t *testing.T) {
 		})
 	}
 }
+
+// FuzzServe feeds arbitrary bytes to the worker: it must return (never hang
+// or panic), and everything it wrote must be well-framed messages.
+func FuzzServe(f *testing.F) {
+	raws, lsns := heaprec.Chain(rel, 0, 2, 0x1000)
+	good, _ := wire.AppendRedo(nil, 1, key.RelBlock(rel, 0), lsns[1], nil, []wire.Record{
+		{LSN: lsns[0], Kind: wire.RecordPostgres, Data: raws[0]}, {LSN: lsns[1], Kind: wire.RecordPostgres, Data: raws[1]}})
+	f.Add(good)
+	f.Add(good[:20])
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var out bytes.Buffer
+		_ = Serve(bytes.NewReader(in), &out, Options{})
+		answers(t, out.Bytes())
+	})
+}
