@@ -43,6 +43,7 @@ const (
 	lsnExitOnce    lsn.LSN = 0xDEAD_0003 // exits mid-request
 	lsnHangOnce    lsn.LSN = 0xDEAD_0004 // hangs (the test kills it)
 	lsnHang        lsn.LSN = 0xDEAD_0005 // always hangs
+	lsnStderr      lsn.LSN = 0xDEAD_0006 // writes two lines to stderr, then serves
 )
 
 func TestMain(m *testing.M) {
@@ -100,6 +101,9 @@ func testWorker(mode, dir string) int {
 		case lsnHang:
 			once("hang")
 			hang()
+		case lsnStderr:
+			os.Stderr.WriteString("first line\nsecond ")
+			os.Stderr.WriteString("line\n")
 		}
 	}})
 }
@@ -107,6 +111,11 @@ func testWorker(mode, dir string) int {
 // testPool starts a pool of test workers in mode; cfg's zero fields get test
 // defaults. Cleanup closes it and checks that no child process is left.
 func testPool(tb testing.TB, mode string, cfg Config) (*Pool, string) {
+	tb.Helper()
+	return testPoolDeps(tb, mode, cfg, Deps{})
+}
+
+func testPoolDeps(tb testing.TB, mode string, cfg Config, deps Deps) (*Pool, string) {
 	tb.Helper()
 	dir := tb.TempDir()
 	if cfg.Workers == 0 {
@@ -121,7 +130,7 @@ func testPool(tb testing.TB, mode string, cfg Config) (*Pool, string) {
 	if cfg.Command == nil {
 		cfg.Command = []string{os.Args[0], testWorkerArg, mode, dir}
 	}
-	p, err := New(cfg, Deps{})
+	p, err := New(cfg, deps)
 	if err != nil {
 		tb.Fatal(err)
 	}

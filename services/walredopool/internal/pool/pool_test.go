@@ -1,8 +1,10 @@
 package pool
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -289,6 +291,40 @@ func closeOnExec(info string) bool {
 		}
 	}
 	return false
+}
+
+func TestPoolLogsWhatWorkersWriteToStderr(t *testing.T) {
+	var buf syncBuffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	p, _ := testPoolDeps(t, modeOK, Config{}, Deps{Logger: log})
+	req, want := chain(t, 2, lsnStderr)
+	redoOK(t, p, req, want)
+	pid := p.PIDs()[0]
+	p.Close() // Wait has copied all of stderr once the worker is reaped
+	out := buf.String()
+	for _, line := range []string{"first line", "second line"} {
+		if !strings.Contains(out, `msg="walredo worker stderr" pid=`+strconv.Itoa(pid)+` line="`+line+`"`) {
+			t.Errorf("log lacks %q:\n%s", line, out)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func TestNewRefusesBadConfig(t *testing.T) {

@@ -83,8 +83,11 @@ func (p *Pool) launch(ctx context.Context) (*proc, error) {
 	}
 	if err := pr.handshake(ctx, p.cfg.LaunchTimeout); err != nil {
 		p.retire(pr, ReasonLaunch)
-		if p.isClosed() {
+		switch {
+		case p.isClosed():
 			return nil, ErrClosed
+		case ctx.Err() != nil:
+			return nil, fmt.Errorf("wait for a new redo worker: %w", context.Cause(ctx))
 		}
 		return nil, fmt.Errorf("%w: worker %d: %v", ErrLaunch, pr.pid, err)
 	}

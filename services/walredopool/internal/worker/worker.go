@@ -33,6 +33,9 @@ import (
 // worker mode.
 const Arg = "worker"
 
+// maxKeptPayload is the largest request buffer kept for the next request.
+const maxKeptPayload = 4 << 20
+
 // Options are the worker's test hooks. The zero value is the production
 // worker.
 type Options struct {
@@ -89,6 +92,9 @@ func Serve(in io.Reader, out io.Writer, opts Options) error {
 		}
 		if err := s.serve(h.ID, p, opts); err != nil {
 			return err
+		}
+		if cap(s.payload) > maxKeptPayload {
+			s.payload = nil // a rare huge request: do not keep its memory
 		}
 	}
 }
