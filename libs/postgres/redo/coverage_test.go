@@ -134,6 +134,8 @@ own page image.
 			cov = oracle + ", " + map[string]string{"Btree": "nbtree", "Hash": "hashindex"}[r.rmgr] + " package tests"
 		case r.status == StatusRedo && r.rmgr == "BRIN":
 			cov = oracle + " (brin step)"
+		case r.status == StatusRedo && r.rmgr == "Gin":
+			cov = oracle + " (gin step)"
 		case r.status == StatusRedo && r.rmgr == "Gist":
 			cov = oracle + " (gist step)"
 		case r.status == StatusUnsupported:

@@ -133,6 +133,8 @@ func maskFor(rmid uint8) func(page.Page, uint32) {
 		return func(p page.Page, _ uint32) { btreeMask(p) }
 	case wal.RmHash:
 		return func(p page.Page, _ uint32) { hashMask(p) }
+	case wal.RmGin:
+		return func(p page.Page, _ uint32) { ginMask(p) }
 	case wal.RmGist:
 		return func(p page.Page, _ uint32) { gistMask(p) }
 	case wal.RmBRIN:
@@ -175,4 +177,19 @@ func gistMask(p page.Page) {
 	// 15.18 redo we follow (gistRedoPageUpdateRecord) sets it. It is a scan
 	// hint only.
 	gistSetFlags(o, 0, gistFHasGarbage|gistFTuplesDeleted)
+}
+
+// ginMask is gin_mask.
+func ginMask(p page.Page) {
+	maskLSNAndChecksum(p)
+	deleted := false
+	if sp := p.Special(); sp >= page.HeaderSize && sp+ginOpaqueSize <= page.Size {
+		deleted = binary.LittleEndian.Uint16(p[sp+6:])&ginFDeleted != 0
+	}
+	maskHintBits(p)
+	if deleted {
+		maskPageContent(p)
+	} else if p.Lower() > page.HeaderSize {
+		maskUnusedSpace(p)
+	}
 }

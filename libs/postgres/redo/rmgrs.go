@@ -81,7 +81,7 @@ var rmgrs = [...]rmgr{
 	wal.RmHeap:       {status: heapStatus, redo: heapam.RedoHeap, setsLSN: true},
 	wal.RmBtree:      {status: btreeStatus, redo: bytesRedo(nbtree.Redo)},
 	wal.RmHash:       {status: always(StatusRedo), redo: bytesRedo(hashindex.Redo), setsLSN: true},
-	wal.RmGin:        {status: always(StatusUnsupported)},
+	wal.RmGin:        {status: ginStatus, redo: ginRedo},
 	wal.RmGist:       {status: gistStatus, redo: gistRedo, afterImage: gistAfterImage},
 	wal.RmSeq:        {status: seqStatus, redo: seqRedo},
 	wal.RmSPGist:     {status: always(StatusUnsupported)},
