@@ -32,6 +32,11 @@ func seedRecords() [][]byte {
 		trec{rmid: wal.RmHeap2, info: op2Visible, main: append(le32(1), 3), blocks: []tblock{{id: 0, rel: testRel, blk: 0}, {id: 1, rel: testRel, blk: 7}}}.raw(),
 		trec{rmid: wal.RmSeq, main: append(make([]byte, 12), "seq"...), blocks: []tblock{{id: 0, rel: testRel, blk: 7, willInit: true}}}.raw(),
 		trec{rmid: wal.RmHeap, info: opInplace, main: le16(2), blocks: []tblock{{id: 0, rel: testRel, blk: 7, data: []byte("SECOND")}}}.raw(),
+		trec{rmid: wal.RmGeneric, blocks: []tblock{{id: 0, rel: testRel, blk: 7, data: append(le16(8100, 2), 1, 2)}}}.raw(),
+		trec{rmid: wal.RmGist, info: gistPageUpdate, main: le16(1, 1), blocks: []tblock{{id: 0, rel: testRel, blk: 7, data: append(le16(2), indexTuple(12)...)}}}.raw(),
+		trec{rmid: wal.RmGist, info: gistPageSplit, main: make([]byte, 24), blocks: []tblock{{id: 0, rel: testRel, blk: 7}, {id: 1, rel: testRel, blk: 8, willInit: true, data: append(le32(1), indexTuple(16)...)}}}.raw(),
+		trec{rmid: wal.RmBRIN, info: brinInsert | brinInitPage, main: append(append(le32(0), le32(1)...), le16(1)...), blocks: []tblock{{id: 0, rel: testRel, blk: 7, willInit: true, data: indexTuple(16)}, {id: 1, rel: testRel, blk: 1}}}.raw(),
+		trec{rmid: wal.RmGin, info: ginInsertListPage, main: append(le32(0xFFFFFFFF), le32(1)...), blocks: []tblock{{id: 0, rel: testRel, blk: 7, willInit: true, data: indexTuple(16)}}}.raw(),
 	}
 }
 
@@ -85,4 +90,11 @@ func FuzzApplyRecords(f *testing.F) {
 			t.Fatalf("output length %d", len(out))
 		}
 	})
+}
+
+// indexTuple is an IndexTupleData of n bytes (t_info holds the size).
+func indexTuple(n int) []byte {
+	b := make([]byte, n)
+	b[6], b[7] = byte(n), byte(n>>8)
+	return b
 }
