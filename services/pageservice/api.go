@@ -109,6 +109,17 @@ func (m *management) GetTenantConfig(_ context.Context, req *pagev1.GetTenantCon
 	return &pagev1.GetTenantConfigResponse{TenantSpecificOverrides: t.Conf(), EffectiveConfig: tenantmgr.Effective(t.Conf())}, nil
 }
 
+func (m *management) UpdateTenantConfig(_ context.Context, req *pagev1.UpdateTenantConfigRequest) (*pagev1.UpdateTenantConfigResponse, error) {
+	t, err := m.tenant(req.GetTenantId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if err := t.SetConf(req.GetConfig()); err != nil {
+		return nil, toStatus(err)
+	}
+	return &pagev1.UpdateTenantConfigResponse{}, nil
+}
+
 func (m *management) ListTimelines(ctx context.Context, req *pagev1.ListTimelinesRequest) (*pagev1.ListTimelinesResponse, error) {
 	tid, err := parseTenantID(req.GetTenantId())
 	if err != nil {

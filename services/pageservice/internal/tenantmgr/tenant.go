@@ -9,11 +9,15 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/stratadb/strata/libs/engine/id"
 	"github.com/stratadb/strata/libs/engine/lsn"
 	enginetenant "github.com/stratadb/strata/libs/engine/tenant"
 	"github.com/stratadb/strata/libs/engine/timeline"
+	"github.com/stratadb/strata/libs/engine/vfs"
 	"github.com/stratadb/strata/libs/postgres/datadir"
 	"github.com/stratadb/strata/libs/postgres/startwal"
 	pagev1 "github.com/stratadb/strata/proto/gen/strata/pageservice/v1"
@@ -57,6 +61,8 @@ func (t *Tenant) State() (string, string) {
 func (t *Tenant) Conf() *pagev1.TenantConfig {
 	select {
 	case <-t.loaded:
+		t.mu.Lock()
+		defer t.mu.Unlock()
 		if t.conf != nil {
 			return t.conf
 		}
@@ -213,6 +219,9 @@ func (t *Tenant) CreateRoot(ctx context.Context, tlid id.ID, src RootSource) (*T
 	if src.SlotName == "" {
 		src.SlotName = defaultSlot(tlid)
 	}
+	if !walreceiver.ValidSlotName(src.SlotName) {
+		return nil, fmt.Errorf("%w: slot_name %q: only lower-case letters, digits and underscores, at most 63", ErrInvalid, src.SlotName)
+	}
 	if err := t.checkNew(tlid); err != nil {
 		return nil, err
 	}
@@ -253,9 +262,22 @@ func (t *Tenant) createFromPG(ctx context.Context, tlid id.ID, st *timelineState
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	// The slot first: it keeps the WAL from before the backup's start.
-	if _, err := walreceiver.EnsureSlot(ctx, conn, st.SlotName); err != nil {
+	created, err := walreceiver.EnsureSlot(ctx, conn, st.SlotName)
+	if err != nil {
 		return nil, err
 	}
+	tl, err := t.importFromPG(ctx, conn, tlid, st)
+	if err != nil && created {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if derr := walreceiver.DropSlot(dctx, st.ConnString, st.SlotName); derr != nil {
+			t.m.log.Warn("drop replication slot after failed import", "tenant_id", t.id.String(), "timeline_id", tlid.String(), "slot", st.SlotName, "err", derr)
+		}
+	}
+	return tl, err
+}
+
+func (t *Tenant) importFromPG(ctx context.Context, conn *pgconn.PgConn, tlid id.ID, st *timelineState) (*timeline.Timeline, error) {
 	bb, err := walreceiver.StartBaseBackup(ctx, conn, "strata "+tlid.String())
 	if err != nil {
 		return nil, err
@@ -357,6 +379,9 @@ func (t *Tenant) SetWALSource(ctx context.Context, tlid id.ID, connstr, slot str
 	if slot == "" {
 		slot = defaultSlot(tlid)
 	}
+	if !walreceiver.ValidSlotName(slot) {
+		return nil, fmt.Errorf("%w: slot_name %q: only lower-case letters, digits and underscores, at most 63", ErrInvalid, slot)
+	}
 	w.stopReceiver()
 	st := w.state()
 	st.ConnString, st.SlotName = connstr, slot
@@ -411,3 +436,32 @@ func (t *Tenant) startReceiver(w *Timeline) {
 }
 
 func defaultSlot(tlid id.ID) string { return "strata_" + strings.ToLower(tlid.String()) }
+
+// SetConf validates and persists new config overrides. The WAL receiver
+// settings apply to receivers started from now on and the checkpoint
+// settings to timelines opened from now on (at the next load); the rest are
+// read by their users when they run.
+func (t *Tenant) SetConf(conf *pagev1.TenantConfig) error {
+	if conf == nil {
+		conf = &pagev1.TenantConfig{}
+	}
+	if err := ValidateConf(conf); err != nil {
+		return fmt.Errorf("tenant config: %w: %v", ErrInvalid, err)
+	}
+	select {
+	case <-t.loaded:
+	default:
+		return fmt.Errorf("tenant %s is loading: %w", t.id, ErrNotActive)
+	}
+	raw, err := encodeConf(conf)
+	if err != nil {
+		return fmt.Errorf("encode tenant config: %w", err)
+	}
+	if err := vfs.WriteFileAtomic(t.m.fs, filepath.Join(t.dir, "config"), raw); err != nil {
+		return fmt.Errorf("write tenant config: %w", err)
+	}
+	t.mu.Lock()
+	t.conf = conf
+	t.mu.Unlock()
+	return nil
+}

@@ -40,7 +40,7 @@ func Connect(ctx context.Context, connstr string, timeout time.Duration) (*pgcon
 // EnsureSlot creates the physical replication slot name with RESERVE_WAL
 // unless it exists. It reports whether it created the slot.
 func EnsureSlot(ctx context.Context, conn *pgconn.PgConn, name string) (bool, error) {
-	if !validSlotName(name) {
+	if !ValidSlotName(name) {
 		return false, fmt.Errorf("replication slot name %q: only lower-case letters, digits and underscores, at most 63", name)
 	}
 	_, err := conn.Exec(ctx, "CREATE_REPLICATION_SLOT "+name+" PHYSICAL RESERVE_WAL").ReadAll()
@@ -54,7 +54,24 @@ func EnsureSlot(ctx context.Context, conn *pgconn.PgConn, name string) (bool, er
 	return true, nil
 }
 
-func validSlotName(s string) bool {
+// DropSlot drops the replication slot name on a new connection (best
+// effort cleanup after a failed timeline creation: a leaked slot would keep
+// WAL on the source forever).
+func DropSlot(ctx context.Context, connstr, name string) error {
+	conn, err := Connect(ctx, connstr, 0)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "DROP_REPLICATION_SLOT "+name).ReadAll(); err != nil {
+		return fmt.Errorf("drop replication slot %s: %w", name, err)
+	}
+	return nil
+}
+
+// ValidSlotName reports whether s may name a replication slot: lower-case
+// letters, digits and underscores, at most 63 bytes.
+func ValidSlotName(s string) bool {
 	if s == "" || len(s) > 63 {
 		return false
 	}
