@@ -63,18 +63,18 @@ func RedoHeap(pg page.Page, rec *wal.Record, blk *wal.BlockRef) error {
 	return bad("unknown heap opcode %#x", info)
 }
 
-// buildTuple assembles a heap tuple: a zeroed 23-byte header whose infomask2,
-// infomask and hoff come from the record, followed by body.
-func buildTuple(dst []byte, infomask2, infomask uint16, hoff uint8, body ...[]byte) tuple {
-	dst = append(dst[:0], make([]byte, TupleHeaderLen)...)
-	for _, b := range body {
-		dst = append(dst, b...)
-	}
-	t := tuple(dst)
+// tupleHeader is a heap tuple header being built: zeroed, then infomask2,
+// infomask and hoff from the record. The body is added after it by
+// page.AddItemParts, without assembling the tuple in a scratch buffer.
+type tupleHeader [TupleHeaderLen]byte
+
+func newHeader(infomask2, infomask uint16, hoff uint8) tupleHeader {
+	var h tupleHeader
+	t := tuple(h[:])
 	t.setInfomask2(infomask2)
 	t.setInfomask(infomask)
 	t[tHoff] = hoff
-	return t
+	return h
 }
 
 func heapInsert(pg page.Page, rec *wal.Record, blk *wal.BlockRef) error {
@@ -95,12 +95,12 @@ func heapInsert(pg page.Page, rec *wal.Record, blk *wal.BlockRef) error {
 	if len(data) <= heapHeaderLen || len(data)-heapHeaderLen+TupleHeaderLen > MaxHeapTupleSize {
 		return bad("insert tuple data of %d bytes", len(data))
 	}
-	var buf [page.Size]byte
-	t := buildTuple(buf[:0], u16(data, 0), u16(data, 2), data[4], data[heapHeaderLen:])
+	h := newHeader(u16(data, 0), u16(data, 2), data[4])
+	t := tuple(h[:])
 	t.setXmin(rec.Xid)
 	t.setCid(firstCommandID)
 	t.setCtid(blk.Blk, offnum)
-	if _, err := pg.AddItem(t, offnum, page.Overwrite|page.IsHeap); err != nil {
+	if _, err := pg.AddItemParts(offnum, page.Overwrite|page.IsHeap, h[:], data[heapHeaderLen:]); err != nil {
 		return bad("failed to add tuple: %v", err)
 	}
 	pg.SetLSN(rec.EndLSN)
@@ -252,22 +252,21 @@ func updateNew(pg page.Page, rec *wal.Record, blk *wal.BlockRef, x xlHeapUpdate,
 		oldPrefix = old[oh : oh+prefix]
 		oldSuffix = old[len(old)-suffix:]
 	}
-	var buf [page.Size]byte
-	var t tuple
+	bitmapLen := 0
 	if prefix > 0 {
-		bitmapLen := int(hoff) - TupleHeaderLen
+		bitmapLen = int(hoff) - TupleHeaderLen
 		if bitmapLen < 0 || bitmapLen > len(data) {
 			return bad("t_hoff %d does not fit the %d record bytes", hoff, len(data))
 		}
-		t = buildTuple(buf[:0], im2, im, hoff, data[:bitmapLen], oldPrefix, data[bitmapLen:], oldSuffix)
-	} else {
-		t = buildTuple(buf[:0], im2, im, hoff, data, oldSuffix)
 	}
+	h := newHeader(im2, im, hoff)
+	t := tuple(h[:])
 	t.setXmin(rec.Xid)
 	t.setCid(firstCommandID)
 	t.setXmax(x.newXmax)
 	t.setCtid(blk.Blk, x.newOff)
-	if _, err := pg.AddItem(t, x.newOff, page.Overwrite|page.IsHeap); err != nil {
+	// bitmap [+ padding], prefix from the old tuple, new data, suffix from the old tuple
+	if _, err := pg.AddItemParts(x.newOff, page.Overwrite|page.IsHeap, h[:], data[:bitmapLen], oldPrefix, data[bitmapLen:], oldSuffix); err != nil {
 		return bad("failed to add tuple: %v", err)
 	}
 	if x.flags&updateNewAllVisibleCleared != 0 {

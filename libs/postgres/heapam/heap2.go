@@ -210,7 +210,6 @@ func heap2MultiInsert(pg page.Page, rec *wal.Record, blk *wal.BlockRef) error {
 	}
 	data := blk.Data
 	pos := 0
-	var buf [page.Size]byte
 	for i := 0; i < ntuples; i++ {
 		var off uint16
 		if isInit {
@@ -231,12 +230,14 @@ func heap2MultiInsert(pg page.Page, rec *wal.Record, blk *wal.BlockRef) error {
 		if pos+dlen > len(data) || TupleHeaderLen+dlen > MaxHeapTupleSize {
 			return bad("multi insert tuple %d of %d bytes beyond the data", i, dlen)
 		}
-		t := buildTuple(buf[:0], u16(h, 2), u16(h, 4), h[6], data[pos:pos+dlen])
-		pos += dlen
+		th := newHeader(u16(h, 2), u16(h, 4), h[6])
+		t := tuple(th[:])
 		t.setXmin(rec.Xid)
 		t.setCid(firstCommandID)
 		t.setCtid(blk.Blk, off)
-		if _, err := pg.AddItem(t, off, page.Overwrite|page.IsHeap); err != nil {
+		body := data[pos : pos+dlen]
+		pos += dlen
+		if _, err := pg.AddItemParts(off, page.Overwrite|page.IsHeap, th[:], body); err != nil {
 			return bad("failed to add tuple: %v", err)
 		}
 	}

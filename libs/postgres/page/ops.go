@@ -21,6 +21,17 @@ const (
 // MAXALIGNed. Errors: ErrCorrupt for bad page pointers or an impossible
 // offset, ErrNoSpace when the item does not fit.
 func (p Page) AddItem(item []byte, off OffsetNumber, flags int) (OffsetNumber, error) {
+	return p.AddItemParts(off, flags, item)
+}
+
+// AddItemParts is AddItem for an item given as consecutive parts (for
+// example a tuple header and its body), saving the caller from assembling
+// it in a scratch buffer.
+func (p Page) AddItemParts(off OffsetNumber, flags int, parts ...[]byte) (OffsetNumber, error) {
+	size := 0
+	for _, b := range parts {
+		size += len(b)
+	}
 	if len(p) != Size {
 		return 0, corrupt("page has %d bytes, want %d", len(p), Size)
 	}
@@ -64,16 +75,19 @@ func (p Page) AddItem(item []byte, off OffsetNumber, flags int) (OffsetNumber, e
 	if off == limit || needShuffle {
 		lower += ItemIDSize
 	}
-	upper := up - MaxAlign(len(item))
+	upper := up - MaxAlign(size)
 	if lower > upper {
-		return 0, fmt.Errorf("add item of %d bytes at offset %d (free %d): %w", len(item), off, up-lo, ErrNoSpace)
+		return 0, fmt.Errorf("add item of %d bytes at offset %d (free %d): %w", size, off, up-lo, ErrNoSpace)
 	}
 	pos := itemIDPos(off)
 	if needShuffle {
 		copy(p[pos+ItemIDSize:lo+ItemIDSize], p[pos:lo])
 	}
-	p.setItemID(off, Normal(upper, len(item)))
-	copy(p[upper:], item)
+	p.setItemID(off, Normal(upper, size))
+	at := upper
+	for _, b := range parts {
+		at += copy(p[at:], b)
+	}
 	p.SetLower(lower)
 	p.SetUpper(upper)
 	return off, nil
@@ -210,8 +224,31 @@ type compactItem struct {
 // pointer order), updating each lp_off and pd_upper, like compactify_tuples.
 // Every item must already be validated to lie in [pd_upper, pd_special).
 func (p Page) compactify(items []compactItem) {
+	sp := p.Special()
+	presorted := true
+	for i := 1; i < len(items); i++ {
+		if items[i].off >= items[i-1].off {
+			presorted = false
+			break
+		}
+	}
+	if presorted {
+		// Offsets descend in line-pointer order, so every item moves up to
+		// a place at or above its own, never over an item not yet moved.
+		upper := sp
+		for _, it := range items {
+			upper -= it.alen
+			if upper != it.off {
+				copy(p[upper:upper+it.alen], p[it.off:it.off+it.alen])
+			}
+			off := OffsetNumber(it.index + 1)
+			p.setItemID(off, p.ItemID(off).WithOff(upper))
+		}
+		p.SetUpper(upper)
+		return
+	}
 	var scratch [Size]byte
-	up, sp := p.Upper(), p.Special()
+	up := p.Upper()
 	copy(scratch[up:sp], p[up:sp])
 	upper := sp
 	for _, it := range items {
