@@ -1,6 +1,7 @@
 package gin_test
 
 import (
+	"encoding/binary"
 	"testing"
 
 	"github.com/stratadb/strata/libs/postgres/gin"
@@ -18,10 +19,11 @@ func TestRedoMatchesPostgres(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts PostgreSQL")
 	}
+	kinds := map[string]int{}
 	rep := verifytest.Run(t, verifytest.Workload{
 		RmID:     wal.RmGin,
 		Checking: "gin",
-		Redo:     verifytest.WithRmgr(wal.RmGin, gin.Redo, false),
+		Redo:     verifytest.WithRmgr(wal.RmGin, counting(kinds), false),
 		Steps: []string{
 			`CREATE TABLE arr (id int, a int[])`,
 			`CREATE INDEX arr_gin ON arr USING gin (a) WITH (fastupdate = off)`,
@@ -44,7 +46,26 @@ func TestRedoMatchesPostgres(t *testing.T) {
 	})
 	rep.RequireVerified(t, "CREATE_PTREE", "INSERT", "VACUUM_DATA_LEAF_PAGE", "DELETE_PAGE",
 		"UPDATE_META_PAGE", "INSERT_LISTPAGE", "DELETE_LISTPAGE")
+	t.Logf("INSERT variants replayed: %v", kinds)
+	for _, k := range []string{"entry leaf", "entry internal", "data leaf", "data internal"} {
+		if kinds[k] == 0 {
+			t.Errorf("workload replayed no %s INSERT", k)
+		}
+	}
 	if rep.Records["SPLIT"] == 0 || rep.Records["VACUUM_PAGE"] == 0 {
 		t.Errorf("workload produced no SPLIT (%d) or VACUUM_PAGE (%d) records", rep.Records["SPLIT"], rep.Records["VACUUM_PAGE"])
+	}
+}
+
+// counting wraps gin.Redo and counts the INSERT variants it replays (block
+// 0: entry or data tree, leaf or internal page).
+func counting(kinds map[string]int) verifytest.BlockRedo {
+	return func(pg []byte, rec *wal.Record, blk *wal.BlockRef) error {
+		if rec.Info&wal.RmgrInfoMask == gin.Insert && blk.ID == 0 && len(rec.MainData) >= 2 {
+			fl := binary.LittleEndian.Uint16(rec.MainData)
+			k := map[uint16]string{0: "entry internal", 1: "data internal", 2: "entry leaf", 3: "data leaf"}[fl&3]
+			kinds[k]++
+		}
+		return gin.Redo(pg, rec, blk)
 	}
 }

@@ -16,10 +16,11 @@ func TestRedoMatchesPostgres(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts PostgreSQL")
 	}
+	kinds := map[string]int{}
 	rep := verifytest.Run(t, verifytest.Workload{
 		RmID:     wal.RmSPGist,
 		Checking: "spgist",
-		Redo:     verifytest.WithRmgr(wal.RmSPGist, spgist.Redo, false),
+		Redo:     verifytest.WithRmgr(wal.RmSPGist, counting(kinds), false),
 		Steps: []string{
 			`CREATE TABLE pts (id int, p point, k point, s text)`,
 			// Empty indexes: every row below is inserted through the WAL-logged path.
@@ -35,6 +36,14 @@ func TestRedoMatchesPostgres(t *testing.T) {
 			`INSERT INTO pts SELECT i, point(i % 31, i % 37), point(i % 41, i % 43), 'n' || md5(i::text) FROM generate_series(6001, 8000) i`,
 			`DELETE FROM pts WHERE id % 2 = 0`,
 			`VACUUM pts`,
+			// Many distinct labels per radix-tree node: inner tuples outgrow their page.
+			`CREATE TABLE words (w text)`,
+			`CREATE INDEX words_w ON words USING spgist (w)`,
+			`SELECT setseed(0.42); INSERT INTO words SELECT string_agg(chr(33 + (random() * 93)::int), '')
+			   FROM generate_series(1, 12000) i, generate_series(1, 1 + i % 5) j GROUP BY i`,
+			// Long shared prefixes, then keys diverging inside them: SPLIT_TUPLE.
+			`INSERT INTO words SELECT 'g' || g || '_a_long_shared_prefix_' || i FROM generate_series(1, 40) g, generate_series(1, 150) i`,
+			`INSERT INTO words SELECT 'g' || g || '_a_long_sh' || i FROM generate_series(1, 40) g, generate_series(1, 3) i`,
 			// A small index whose root stays a leaf: VACUUM_ROOT.
 			`CREATE TABLE small (p point)`,
 			`CREATE INDEX small_p ON small USING spgist (p)`,
@@ -43,5 +52,42 @@ func TestRedoMatchesPostgres(t *testing.T) {
 			`VACUUM small`,
 		},
 	})
+	t.Logf("variants replayed: %v", kinds)
+	for _, k := range []string{"ADD_NODE in place", "ADD_NODE moved", "SPLIT_TUPLE same page", "SPLIT_TUPLE two pages", "PICKSPLIT root", "PICKSPLIT"} {
+		if kinds[k] == 0 {
+			t.Errorf("workload replayed no %s", k)
+		}
+	}
 	rep.RequireVerified(t, "ADD_LEAF", "MOVE_LEAFS", "ADD_NODE", "SPLIT_TUPLE", "PICKSPLIT", "VACUUM_LEAF", "VACUUM_ROOT", "VACUUM_REDIRECT")
+}
+
+// counting wraps spgist.Redo and counts record variants by the shape of the
+// record (only its first block reference counts).
+func counting(kinds map[string]int) verifytest.BlockRedo {
+	return func(pg []byte, rec *wal.Record, blk *wal.BlockRef) error {
+		md := rec.MainData
+		if blk == &rec.Blocks[0] {
+			switch rec.Info & wal.RmgrInfoMask {
+			case spgist.AddNode:
+				if rec.Block(1) == nil {
+					kinds["ADD_NODE in place"]++
+				} else {
+					kinds["ADD_NODE moved"]++
+				}
+			case spgist.SplitTuple:
+				if len(md) > 5 && md[5] != 0 {
+					kinds["SPLIT_TUPLE same page"]++
+				} else {
+					kinds["SPLIT_TUPLE two pages"]++
+				}
+			case spgist.PickSplit:
+				if len(md) > 0 && md[0] != 0 {
+					kinds["PICKSPLIT root"]++
+				} else {
+					kinds["PICKSPLIT"]++
+				}
+			}
+		}
+		return spgist.Redo(pg, rec, blk)
+	}
 }
