@@ -20,6 +20,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -267,6 +268,7 @@ source: what you write to it streams back into the timeline.`,
 
 func stopCmd() *cobra.Command {
 	var dir, mode string
+	var wait time.Duration
 	cmd := &cobra.Command{
 		Use:   "stop",
 		Short: "Stop a PostgreSQL server started by `pg start` or `pg init`",
@@ -279,7 +281,7 @@ func stopCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := s.Stop(cmd.Context(), mode); err != nil {
+			if err := Stop(cmd.Context(), s, mode, wait); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "PostgreSQL in %s stopped\n", dir)
@@ -288,6 +290,7 @@ func stopCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&dir, "dir", "", "server directory (required)")
 	cmd.Flags().StringVar(&mode, "mode", "fast", "pg_ctl stop mode: smart, fast or immediate")
+	cmd.Flags().DurationVar(&wait, "wal-sender-wait", 10*time.Second, "how long to let WAL senders finish before ending them")
 	return cmd
 }
 
