@@ -3,6 +3,7 @@ package acceptance
 import (
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -14,6 +15,7 @@ const statusFailpoint = "page-service-get-status"
 
 func TestFailpointsAreListedAtStartAndChangeAtRuntime(t *testing.T) {
 	s := harness.Start(t, harness.Options{
+		Env:        []string{"GOTRACEBACK=all"},
 		Failpoints: "strata-test-idle=off;" + statusFailpoint + "=return(42)",
 		// The injected GetStatus failure is this test's doing.
 		AllowedLogs: []string{`injected failure`},
@@ -29,6 +31,13 @@ func TestFailpointsAreListedAtStartAndChangeAtRuntime(t *testing.T) {
 		want := "started with failpoints: strata-test-idle=off;" + statusFailpoint + "=return(42)"
 		if !strings.Contains(string(b), want) {
 			t.Errorf("%s log lacks %q", c.Name, want)
+		}
+		env, err := os.ReadFile("/proc/" + strconv.Itoa(c.Process.PID) + "/environ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains("\x00"+string(env), "\x00GOTRACEBACK=all\x00") {
+			t.Errorf("%s did not get GOTRACEBACK=all from stratactl", c.Name)
 		}
 	}
 	ps := s.Component(t, "page-service")

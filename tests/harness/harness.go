@@ -75,6 +75,9 @@ type Options struct {
 	// Failpoints, when non-empty, selects the failpoints build and is passed
 	// to every service as FAILPOINTS.
 	Failpoints string
+	// Env is added to stratactl's environment (for example GOTRACEBACK=all,
+	// which stratactl passes through to the services).
+	Env []string
 	// EmbeddedRedis makes stratactl use its embedded Redis (miniredis) even
 	// when redis-server is installed.
 	EmbeddedRedis bool
@@ -103,7 +106,7 @@ func Start(tb testing.TB, opts Options) *Stack {
 		s.allow = append(s.allow, regexp.MustCompile(a))
 	}
 	tb.Cleanup(s.cleanup)
-	env := []string{}
+	env := append([]string{}, opts.Env...)
 	if opts.Failpoints != "" {
 		env = append(env, "FAILPOINTS="+opts.Failpoints)
 	}
