@@ -32,7 +32,7 @@ func New() *cobra.Command {
 		Short: "Benchmarks of Strata's real paths against same-run baselines",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(ingestCmd(), getpageCmd(), basebackupCmd())
+	cmd.AddCommand(ingestCmd(), getpageCmd(), basebackupCmd(), echoServerCmd())
 	return cmd
 }
 
@@ -78,8 +78,9 @@ func getpageCmd() *cobra.Command {
 		Short: "GetPages latency and rate at queue depths, next to a raw gRPC round trip of 8 KiB",
 		Long: `Read random existing blocks of a pgbench database over page-service's
 GetPages gRPC stream (one block per request) with DEPTH requests in flight,
-then run the same client against an in-process gRPC server that answers every
-request with a constant 8 KiB page (the raw round-trip baseline). Without
+then run the same client against a gRPC server in another process that
+answers every request with a constant 8 KiB page (the raw round-trip
+baseline), and against that server inside stratactl itself. Without
 --tenant/--timeline a fresh PostgreSQL primary with pgbench at --scale is
 imported into the stack first.`,
 		Args: cobra.NoArgs,
@@ -109,15 +110,15 @@ imported into the stack first.`,
 				return err
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "%-24s %5s %9s %10s %10s %10s %10s\n", "path", "depth", "requests", "req/s", "mean", "p50", "p99")
+			fmt.Fprintf(out, "%-26s %5s %9s %10s %10s %10s %10s\n", "path", "depth", "requests", "req/s", "mean", "p50", "p99")
 			for _, r := range res {
-				fmt.Fprintf(out, "%-24s %5d %9d %10.0f %10s %10s %10s\n", r.Name, r.Depth, r.Requests, r.ReqPerSec(),
+				fmt.Fprintf(out, "%-26s %5d %9d %10.0f %10s %10s %10s\n", r.Name, r.Depth, r.Requests, r.ReqPerSec(),
 					us(r.Mean), us(r.P50), us(r.P99))
 			}
 			for _, r := range res {
 				for _, b := range res {
-					if r.Name != b.Name && b.Depth == r.Depth && b.Name == "raw gRPC 8 KiB echo" {
-						fmt.Fprintf(out, "depth %d: p50 page-service / raw gRPC = %.2fx\n", r.Depth, float64(r.P50)/float64(b.P50))
+					if r.Name == pageName && b.Depth == r.Depth && b.Name == RawName {
+						fmt.Fprintf(out, "depth %d: p50 page-service / raw echo (process) = %.2fx\n", r.Depth, float64(r.P50)/float64(b.P50))
 					}
 				}
 			}

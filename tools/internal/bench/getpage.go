@@ -61,11 +61,19 @@ func ParseDepths(s string) ([]int, error) {
 	return out, nil
 }
 
+// RawName names the baseline rows: the GetPages stream against a gRPC
+// server in a separate process (`stratactl bench echo-server`) that answers
+// every request with a constant 8 KiB page.
+const RawName = "raw 8 KiB echo (process)"
+
+const pageName = "page-service GetPages"
+
 // RunGetPage measures GetPages on page-service at each depth (random
 // existing blocks, one block per request, request_lsn = not_modified_since
-// = the LSN), then the same stream against an in-process gRPC server that
-// answers every request with a constant 8 KiB page: the raw cost of a gRPC
-// round trip of an 8 KiB message on this machine.
+// = the LSN), then the same client against a gRPC server in another process
+// that answers every request with a constant 8 KiB page — the raw cost of a
+// gRPC round trip of an 8 KiB message between two processes on this machine —
+// and against the same server inside this process.
 func RunGetPage(ctx context.Context, o GetPageOptions, progress io.Writer) ([]GetPageResult, error) {
 	c, err := stackapi.Open(o.Stack)
 	if err != nil {
@@ -104,11 +112,16 @@ func RunGetPage(ctx context.Context, o GetPageOptions, progress io.Writer) ([]Ge
 		return nil, err
 	}
 	defer conn.Close()
-	echo, stopEcho, err := startEcho()
+	echo, stopEcho, err := startEchoProcess(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer stopEcho()
+	local, stopLocal, err := startEcho()
+	if err != nil {
+		return nil, err
+	}
+	defer stopLocal()
 
 	var out []GetPageResult
 	for _, d := range o.Depths {
@@ -120,20 +133,25 @@ func RunGetPage(ctx context.Context, o GetPageOptions, progress io.Writer) ([]Ge
 		if err != nil {
 			return nil, err
 		}
-		r.Name = "page-service GetPages"
+		r.Name = pageName
 		out = append(out, r)
 		fmt.Fprintf(progress, "depth %d: page-service done\n", d)
 	}
-	for _, d := range o.Depths {
-		if _, err := streamPages(ctx, echo, tenant, timeline, at, rels, d, o.Duration/10); err != nil {
-			return nil, err
+	for _, base := range []struct {
+		name string
+		conn grpc.ClientConnInterface
+	}{{RawName, echo}, {"raw 8 KiB echo in-process", local}} {
+		for _, d := range o.Depths {
+			if _, err := streamPages(ctx, base.conn, tenant, timeline, at, rels, d, o.Duration/10); err != nil {
+				return nil, err
+			}
+			r, err := streamPages(ctx, base.conn, tenant, timeline, at, rels, d, o.Duration)
+			if err != nil {
+				return nil, err
+			}
+			r.Name = base.name
+			out = append(out, r)
 		}
-		r, err := streamPages(ctx, echo, tenant, timeline, at, rels, d, o.Duration)
-		if err != nil {
-			return nil, err
-		}
-		r.Name = "raw gRPC 8 KiB echo"
-		out = append(out, r)
 	}
 	return out, nil
 }

@@ -36,6 +36,10 @@ func importPgbench(ctx context.Context, c *stackapi.Client, scale int, progress 
 		return nil, err
 	}
 	im := &imported{dir: dir}
+	// As root the server runs as the postgres user, who must reach it.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return nil, err
+	}
 	ok := false
 	defer func() {
 		if !ok {
