@@ -9,8 +9,8 @@ import (
 )
 
 // GIN (ginxlog.c): the fast-update pending list (metapage updates, list
-// pages) and posting-tree creation are replayed in Go; entry/posting-tree
-// inserts, splits, vacuum and page deletion are not yet (they need the
+// pages), posting-tree creation and page deletion are replayed in Go;
+// entry/posting-tree inserts, splits and vacuum are not yet (they need the
 // posting-list codec and ginRedoRecompress).
 //
 // A GIN page's 8-byte special space (GinPageOpaqueData) holds rightlink
@@ -18,6 +18,8 @@ import (
 // after the page header.
 const (
 	ginCreatePTree      = 0x10
+	ginDeletePage       = 0x50
+	postingItemSize     = 10 // PostingItem: BlockIdData + ItemPointerData
 	ginUpdateMetaPage   = 0x60
 	ginInsertListPage   = 0x70
 	ginDeleteListPage   = 0x80
@@ -35,7 +37,7 @@ const (
 
 func ginStatus(op uint8) Status {
 	switch op {
-	case ginCreatePTree, ginUpdateMetaPage, ginInsertListPage, ginDeleteListPage:
+	case ginCreatePTree, ginDeletePage, ginUpdateMetaPage, ginInsertListPage, ginDeleteListPage:
 		return StatusRedo
 	}
 	return StatusUnsupported
@@ -99,6 +101,36 @@ func ginRedo(pg page.Page, rec *wal.Record, blk *wal.BlockRef) error {
 		copy(pg[ginPostingListStart:], md[4:4+size])
 		pg.SetLower(ginPostingListStart + size)
 		return nil
+	case ginDeletePage:
+		if len(md) < 12 {
+			return fmt.Errorf("gin: delete page record of %d bytes", len(md))
+		}
+		sp := pg.Special()
+		if sp < page.HeaderSize || sp+ginOpaqueSize > page.Size {
+			return fmt.Errorf("gin: pd_special %d", sp)
+		}
+		o := pg[sp:]
+		switch blk.ID {
+		case 0: // the deleted page
+			binary.LittleEndian.PutUint16(o[6:], binary.LittleEndian.Uint16(o[6:])|ginFDeleted)
+			pg.SetPruneXid(binary.LittleEndian.Uint32(md[8:]))
+			return nil
+		case 1: // the parent: GinPageDeletePostingItem
+			off := int(binary.LittleEndian.Uint16(md[0:]))
+			maxoff := int(binary.LittleEndian.Uint16(o[4:]))
+			if off < 1 || off > maxoff || ginPostingListStart+maxoff*postingItemSize > sp {
+				return fmt.Errorf("gin: posting item %d of %d", off, maxoff)
+			}
+			at := ginPostingListStart + (off-1)*postingItemSize
+			copy(pg[at:], pg[at+postingItemSize:ginPostingListStart+maxoff*postingItemSize])
+			maxoff--
+			binary.LittleEndian.PutUint16(o[4:], uint16(maxoff))
+			pg.SetLower(ginPostingListStart + maxoff*postingItemSize)
+			return nil
+		case 2: // the left sibling
+			binary.LittleEndian.PutUint32(o[0:], binary.LittleEndian.Uint32(md[4:]))
+			return nil
+		}
 	case ginUpdateMetaPage:
 		if len(md) < 84 {
 			return fmt.Errorf("gin: update meta record of %d bytes", len(md))
