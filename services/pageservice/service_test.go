@@ -50,7 +50,9 @@ func startNode(t testing.TB, workdir string) *node {
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(ctx) }()
 	deadline := time.Now().Add(30 * time.Second)
-	for svc.GRPCAddr() == "" || strings.HasSuffix(svc.GRPCAddr(), ":0") {
+	// Status is synchronized: once every component runs, the gRPC address
+	// is set.
+	for svc.status.Ready(context.Background()) != nil {
 		if time.Now().After(deadline) {
 			t.Fatal("page-service did not start")
 		}
