@@ -62,7 +62,48 @@ func New() *cobra.Command {
 	f.StringVar(&o.PGDir, "pg-dir", "", "directory for the demo's PostgreSQL servers (default: STACK/demo, or /tmp/strata-demo as root)")
 	f.IntVar(&o.Scale, "scale", 5, "pgbench scale")
 	f.DurationVar(&o.Phase, "phase", 10*time.Second, "length of each pgbench run")
+
+	var stackDir, pgDir string
+	stop := &cobra.Command{
+		Use:   "stop",
+		Short: "Stop the demo's PostgreSQL servers and remove their directory (the stack keeps running)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if pgDir == "" {
+				pgDir = defaultPGDir(stackDir)
+			}
+			return Stop(cmd.Context(), pgDir, cmd.OutOrStdout())
+		},
+	}
+	stop.Flags().StringVar(&stackDir, "stack", ".strata", "stack directory the demo ran on")
+	stop.Flags().StringVar(&pgDir, "pg-dir", "", "the demo's --pg-dir")
+	cmd.AddCommand(stop)
 	return cmd
+}
+
+// Stop stops every server under pgDir (branch first, so the primary has no
+// branch reading from it) and removes pgDir. A missing pgDir is not an error.
+func Stop(ctx context.Context, pgDir string, w io.Writer) error {
+	if _, err := os.Stat(pgDir); err != nil {
+		fmt.Fprintf(w, "no demo in %s\n", pgDir)
+		return nil
+	}
+	for _, name := range []string{"branch", "primary"} {
+		dir := filepath.Join(pgDir, name)
+		s, err := pgserver.Open(dir, pgserver.Options{})
+		if err != nil {
+			continue
+		}
+		if err := pgcmd.Stop(ctx, s, "fast", 5*time.Second); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "stopped PostgreSQL in %s\n", dir)
+	}
+	if err := os.RemoveAll(pgDir); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "removed %s\n", pgDir)
+	return nil
 }
 
 // defaultPGDir puts the servers next to the stack, except as root: then the
@@ -107,7 +148,7 @@ func Run(ctx context.Context, o Options, w io.Writer) error {
 	}
 	step := func(format string, args ...any) { fmt.Fprintf(w, "==> "+format+"\n", args...) }
 	if _, err := os.Stat(o.PGDir); err == nil {
-		return fmt.Errorf("%s exists from an earlier demo: stop its servers (`stratactl pg stop --dir %s/primary`, `... %s/branch`) and remove it, or pass --pg-dir", o.PGDir, o.PGDir, o.PGDir)
+		return fmt.Errorf("%s exists from an earlier demo: run `stratactl demo stop --stack %s` first (or pass --pg-dir)", o.PGDir, o.Stack)
 	}
 	primaryDir, branchDir := filepath.Join(o.PGDir, "primary"), filepath.Join(o.PGDir, "branch")
 
@@ -214,12 +255,14 @@ Everything keeps running:
   branch:   psql '%s'     (writes stream into timeline %s)
   timelines: stratactl timeline show --stack %s --tenant %s
   another branch: stratactl timeline branch --stack %s --tenant %s --from %s --at %s
+  start another PostgreSQL on any timeline at any LSN:
+    stratactl pg start --stack %s --tenant %s --timeline %s --lsn %s --dir /tmp/pg-%s --no-wal-source
 Stop:
-  stratactl pg stop --dir %s
-  stratactl pg stop --dir %s
+  stratactl demo stop --stack %s      (or one server: stratactl pg stop --dir %s)
   stratactl down --dir %s
 `, primary.ConnString("postgres"), branch.ConnString("postgres"), br.TimelineID,
-		o.Stack, tenant, o.Stack, tenant, root, midLSN, branchDir, primaryDir, o.Stack)
+		o.Stack, tenant, o.Stack, tenant, root, midLSN, o.Stack, tenant, root, initLSN(tl), "copy",
+		o.Stack, branchDir, o.Stack)
 	return nil
 }
 
@@ -236,4 +279,12 @@ func deref(s *string) string {
 		return "-"
 	}
 	return *s
+}
+
+// initLSN is a readable LSN of a freshly imported timeline, for the hint.
+func initLSN(tl *stackapi.Timeline) string {
+	if tl.MinReadableLSN != nil {
+		return *tl.MinReadableLSN
+	}
+	return tl.LastRecordLSN
 }

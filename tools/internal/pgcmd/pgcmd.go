@@ -290,7 +290,7 @@ func stopCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&dir, "dir", "", "server directory (required)")
 	cmd.Flags().StringVar(&mode, "mode", "fast", "pg_ctl stop mode: smart, fast or immediate")
-	cmd.Flags().DurationVar(&wait, "wal-sender-wait", 10*time.Second, "how long to let WAL senders finish before ending them")
+	cmd.Flags().DurationVar(&wait, "wal-sender-wait", 5*time.Second, "how long to let WAL senders finish before ending them")
 	return cmd
 }
 
