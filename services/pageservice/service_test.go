@@ -402,6 +402,13 @@ func TestPageServiceStreamsARunningPrimary(t *testing.T) {
 		if got := primary.Query(t, "select count(*) from accounts where id = -1"); got != "0" {
 			t.Errorf("the branch's row is on the primary: %s", got)
 		}
+		detached, err := n.mgmt.SetTimelineWalSource(ctx, &pagev1.SetTimelineWalSourceRequest{TenantId: tenant, TimelineId: branch, Source: &pagev1.TimelineSource{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if detached.GetTimeline().WalSourceConnstr != nil {
+			t.Errorf("source still attached: %s", detached.GetTimeline().GetWalSourceConnstr())
+		}
 	})
 
 	t.Run("after a restart tenants load and ingest resumes from the slot", func(t *testing.T) {

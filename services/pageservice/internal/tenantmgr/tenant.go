@@ -365,16 +365,24 @@ func (t *Tenant) CreateBranch(ctx context.Context, tlid, ancestor id.ID, at lsn.
 }
 
 // SetWALSource attaches a WAL source to a timeline and (re)starts its
-// receiver. A timeline that has ingested nothing since it was created at X
+// receiver; an empty connstr detaches the source. A timeline that has ingested nothing since it was created at X
 // streams from startwal.Place(X): the first record of a PostgreSQL started
 // from Strata's basebackup at X.
 func (t *Tenant) SetWALSource(ctx context.Context, tlid id.ID, connstr, slot string) (*Timeline, error) {
-	if connstr == "" {
-		return nil, fmt.Errorf("%w: connstr is required", ErrInvalid)
-	}
 	w, err := t.Timeline(tlid)
 	if err != nil {
 		return nil, err
+	}
+	if connstr == "" {
+		w.stopReceiver()
+		st := w.state()
+		st.ConnString, st.SlotName = "", ""
+		if err := writeState(t.m.fs, t.dir, tlid, st); err != nil {
+			return nil, err
+		}
+		w.setState(st)
+		t.m.log.Info("WAL source detached", "tenant_id", t.id.String(), "timeline_id", tlid.String())
+		return w, nil
 	}
 	if slot == "" {
 		slot = defaultSlot(tlid)

@@ -1697,7 +1697,7 @@ type SetTimelineWalSourceRequest struct {
 	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	// Timeline id, 32 hex digits (from the path).
 	TimelineId string `protobuf:"bytes,2,opt,name=timeline_id,json=timelineId,proto3" json:"timeline_id,omitempty"`
-	// The WAL source (the REST body): connstr (required) and slot_name (optional).
+	// The WAL source (the REST body): connstr (empty: detach) and slot_name (optional).
 	Source        *TimelineSource `protobuf:"bytes,3,opt,name=source,proto3" json:"source,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

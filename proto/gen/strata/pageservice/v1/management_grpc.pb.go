@@ -84,7 +84,8 @@ type ManagementServiceClient interface {
 	// SetTimelineWalSource attaches (or replaces) the WAL source of an existing timeline and
 	// (re)starts its WAL receiver: used for a branch, so that the PostgreSQL started from the
 	// branch's basebackup streams its new WAL back into the branch. Only connstr and slot_name
-	// of the body are used. Streaming starts at the timeline's last_record_lsn; when the
+	// of the body are used; an empty connstr detaches the source (the receiver stops, the
+	// slot on the source is left alone). Streaming starts at the timeline's last_record_lsn; when the
 	// timeline has ingested no WAL of its own since its creation (a fresh branch at X),
 	// it starts where that PostgreSQL writes its first record (its shutdown checkpoint,
 	// startwal.Place(X)). The source is persisted and resumed after a restart.
@@ -334,7 +335,8 @@ type ManagementServiceServer interface {
 	// SetTimelineWalSource attaches (or replaces) the WAL source of an existing timeline and
 	// (re)starts its WAL receiver: used for a branch, so that the PostgreSQL started from the
 	// branch's basebackup streams its new WAL back into the branch. Only connstr and slot_name
-	// of the body are used. Streaming starts at the timeline's last_record_lsn; when the
+	// of the body are used; an empty connstr detaches the source (the receiver stops, the
+	// slot on the source is left alone). Streaming starts at the timeline's last_record_lsn; when the
 	// timeline has ingested no WAL of its own since its creation (a fresh branch at X),
 	// it starts where that PostgreSQL writes its first record (its shutdown checkpoint,
 	// startwal.Place(X)). The source is persisted and resumed after a restart.
