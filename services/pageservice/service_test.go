@@ -402,6 +402,9 @@ func TestPageServiceStreamsARunningPrimary(t *testing.T) {
 		if got := primary.Query(t, "select count(*) from accounts where id = -1"); got != "0" {
 			t.Errorf("the branch's row is on the primary: %s", got)
 		}
+		stopStart := time.Now()
+		bpg.Stop(t, "fast")
+		t.Logf("the branch's primary stopped in %s while streaming to page-service", time.Since(stopStart))
 		detached, err := n.mgmt.SetTimelineWalSource(ctx, &pagev1.SetTimelineWalSourceRequest{TenantId: tenant, TimelineId: branch, Source: &pagev1.TimelineSource{}})
 		if err != nil {
 			t.Fatal(err)

@@ -15,7 +15,10 @@
 // write = last_record_lsn, flush = disk_consistent_lsn, apply =
 // remote_consistent_lsn (disk_consistent_lsn while nothing is uploaded), so
 // the slot keeps WAL that is not yet durable in Strata; after a restart
-// ingest resumes at disk_consistent_lsn and the slot still has the WAL.
+// ingest resumes at disk_consistent_lsn and the slot still has the WAL. When
+// the server asks for a reply while everything it sent is ingested (as its
+// walsender does while it shuts down), the timeline is flushed first, so the
+// reported flush position reaches the end of its WAL and it can stop.
 //
 // Malformed WAL (a *wal.Error) or an ingest failure makes the timeline Broken
 // with the LSN in the reason, and Run returns: such WAL is never retried.
@@ -237,6 +240,7 @@ func (r *Receiver) session(ctx context.Context) (bool, error) {
 					return progressed, fmt.Errorf("parse keepalive: %w", err)
 				}
 				if ka.ReplyRequested {
+					r.flushIfCaughtUp(ctx, lsn.LSN(ka.ServerWALEnd))
 					nextStatus = time.Time{}
 				}
 			}
@@ -301,6 +305,24 @@ func (r *Receiver) ingest(ctx context.Context, dec *wal.Decoder, in *datadir.Ing
 func (r *Receiver) broken(reason string, err error) error {
 	r.tl.SetBroken(reason+": "+err.Error(), err)
 	return brokenError{fmt.Errorf("%s: %w", reason, err)}
+}
+
+// flushIfCaughtUp flushes the in-memory layer when the server asks for a
+// reply and everything it sent is ingested. A server asks when it has not
+// heard from us for half its wal_sender_timeout (we reply every second, so
+// rarely) and when it shuts down: its walsenders exit only once the reported
+// flush position reaches the end of its WAL, so without this a fast stop of
+// the source would wait for wal_sender_timeout.
+func (r *Receiver) flushIfCaughtUp(ctx context.Context, serverEnd lsn.LSN) {
+	tip := r.tl.LastRecordLSN()
+	if serverEnd > tip || r.tl.DiskConsistentLSN() >= tip {
+		return
+	}
+	fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := r.tl.FreezeAndFlush(fctx); err != nil && ctx.Err() == nil {
+		r.log.Warn("flush on the source's reply request", "lsn", tip.String(), "err", err)
+	}
 }
 
 func (r *Receiver) sendStatus(ctx context.Context, conn *pgconn.PgConn) error {
