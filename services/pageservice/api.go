@@ -47,7 +47,13 @@ func (m *management) GetTenant(_ context.Context, req *pagev1.GetTenantRequest) 
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &pagev1.GetTenantResponse{Tenant: tenantInfo(t)}, nil
+	info := tenantInfo(t)
+	var phys uint64
+	for _, tl := range t.Timelines() {
+		phys += tl.PhysicalSize()
+	}
+	info.CurrentPhysicalSize = &phys
+	return &pagev1.GetTenantResponse{Tenant: info}, nil
 }
 
 func (m *management) tenant(s string) (*tenantmgr.Tenant, error) {
@@ -141,7 +147,18 @@ func (m *management) GetTimeline(ctx context.Context, req *pagev1.GetTimelineReq
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &pagev1.GetTimelineResponse{Timeline: tl.Info()}, nil
+	info := tl.Info()
+	if req.GetIncludeNonIncrementalPhysicalSize() {
+		info.CurrentPhysicalSizeNonIncremental = info.CurrentPhysicalSize
+	}
+	if req.GetIncludeNonIncrementalLogicalSize() {
+		n, err := tl.LogicalSize(ctx)
+		if err != nil {
+			return nil, toStatus(fmt.Errorf("logical size of %s: %w", tl.TL.ID(), err))
+		}
+		info.CurrentLogicalSizeNonIncremental = &n
+	}
+	return &pagev1.GetTimelineResponse{Timeline: info}, nil
 }
 
 func (m *management) CreateTimeline(ctx context.Context, req *pagev1.CreateTimelineRequest) (*pagev1.CreateTimelineResponse, error) {

@@ -264,6 +264,16 @@ func TestPageServiceStreamsARunningPrimary(t *testing.T) {
 		})
 	}
 
+	t.Run("sizes are reported", func(t *testing.T) {
+		resp, err := n.mgmt.GetTimeline(ctx, &pagev1.GetTimelineRequest{TenantId: tenant, TimelineId: root, IncludeNonIncrementalLogicalSize: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.GetTimeline().GetCurrentPhysicalSize() == 0 || resp.GetTimeline().GetCurrentLogicalSizeNonIncremental() < 8<<20 {
+			t.Errorf("physical size %d, logical size %d", resp.GetTimeline().GetCurrentPhysicalSize(), resp.GetTimeline().GetCurrentLogicalSizeNonIncremental())
+		}
+	})
+
 	t.Run("a gzip basebackup at the tip starts", func(t *testing.T) {
 		gz, err := n.basebackup(t, tenant, root, 0, pagev1.BaseBackupCompression_BASE_BACKUP_COMPRESSION_GZIP)
 		if err != nil {

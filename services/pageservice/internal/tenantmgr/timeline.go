@@ -15,6 +15,7 @@ import (
 	"github.com/stratadb/strata/libs/engine/timeline"
 	"github.com/stratadb/strata/libs/engine/vfs"
 	"github.com/stratadb/strata/libs/platform/logging"
+	"github.com/stratadb/strata/libs/postgres/datadir"
 	pagev1 "github.com/stratadb/strata/proto/gen/strata/pageservice/v1"
 	"github.com/stratadb/strata/services/pageservice/internal/walreceiver"
 )
@@ -161,6 +162,23 @@ func (w *Timeline) ReadLSN(ctx context.Context, request, nms lsn.LSN) (lsn.LSN, 
 	return at, nil
 }
 
+// PhysicalSize is the total size of the timeline's layer files.
+func (w *Timeline) PhysicalSize() uint64 {
+	var n uint64
+	for _, name := range w.TL.Layers().Layers() {
+		if fi, err := os.Stat(filepath.Join(w.TL.Dir(), name.String())); err == nil {
+			n += uint64(fi.Size())
+		}
+	}
+	return n
+}
+
+// LogicalSize computes the size of all relations at last_record_lsn from
+// scratch (slow: it reads every relation size).
+func (w *Timeline) LogicalSize(ctx context.Context) (uint64, error) {
+	return datadir.At(w.TL, w.TL.LastRecordLSN()).LogicalSize(ctx)
+}
+
 // Info describes the timeline for the management API.
 func (w *Timeline) Info() *pagev1.TimelineInfo {
 	tl := w.TL
@@ -178,6 +196,8 @@ func (w *Timeline) Info() *pagev1.TimelineInfo {
 		PgVersion:           tl.PGVersion(),
 		State:               s.String(),
 	}
+	phys := w.PhysicalSize()
+	info.CurrentPhysicalSize = &phys
 	if a := tl.Ancestor(); a != nil {
 		aid := a.ID().String()
 		info.AncestorTimelineId = &aid
