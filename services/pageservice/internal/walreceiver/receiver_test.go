@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -74,5 +75,27 @@ func TestSlotNamesAreValidated(t *testing.T) {
 	}
 	if !ValidSlotName("strata_0123abcd") {
 		t.Error("a valid name refused")
+	}
+}
+
+func TestConnectingToAStoppedServerIsAPeerClose(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().(*net.TCPAddr)
+	l.Close()
+	_, err = Connect(context.Background(), "postgres://u:secretpw@127.0.0.1:"+strconv.Itoa(addr.Port)+"/postgres", 0)
+	if err == nil {
+		t.Fatal("connected to a closed port")
+	}
+	if !IsPeerClosed(err) {
+		t.Errorf("IsPeerClosed(%v) = false", err)
+	}
+	if strings.Contains(err.Error(), "secretpw") {
+		t.Errorf("the error shows the password: %v", err)
+	}
+	if _, err := Connect(context.Background(), "postgres://u:secretpw@[bad", 0); err == nil || strings.Contains(err.Error(), "secretpw") {
+		t.Errorf("parse error: %v", err)
 	}
 }
