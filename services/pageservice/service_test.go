@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -271,6 +273,21 @@ func TestPageServiceStreamsARunningPrimary(t *testing.T) {
 		}
 		if resp.GetTimeline().GetCurrentPhysicalSize() == 0 || resp.GetTimeline().GetCurrentLogicalSizeNonIncremental() < 8<<20 {
 			t.Errorf("physical size %d, logical size %d", resp.GetTimeline().GetCurrentPhysicalSize(), resp.GetTimeline().GetCurrentLogicalSizeNonIncremental())
+		}
+	})
+
+	t.Run("WAL receiver metrics are exported", func(t *testing.T) {
+		resp, err := http.Get("http://" + n.svc.AdminAddr() + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		for _, re := range []string{`strata_walreceiver_received_bytes_total [1-9]`, `strata_walreceiver_ingested_records_total [1-9]`,
+			`strata_walreceiver_last_record_lsn\{tenant_id="` + tenant + `",timeline_id="` + root + `"\} [1-9]`} {
+			if !regexp.MustCompile(re).Match(body) {
+				t.Errorf("no metric matching %s", re)
+			}
 		}
 	})
 
