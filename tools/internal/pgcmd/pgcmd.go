@@ -167,6 +167,9 @@ type Started struct {
 	// WalSource is true when the server was registered as the timeline's
 	// WAL source.
 	WalSource bool
+	// OtherSource is the timeline's existing WAL source (redacted) when the
+	// server was not registered: then what is written to it is not kept.
+	OtherSource string
 }
 
 // StartOnTimeline fetches a base backup of a timeline, restores it into
@@ -208,6 +211,8 @@ func StartOnTimeline(ctx context.Context, c *stackapi.Client, opts StartOptions)
 			return nil, fmt.Errorf("make the new server the WAL source of %s: %w", opts.Timeline, err)
 		}
 		st.WalSource = true
+	} else if tl.WalSourceConnstr != nil {
+		st.OtherSource = *tl.WalSourceConnstr
 	}
 	return st, nil
 }
@@ -249,6 +254,9 @@ source: what you write to it streams back into the timeline.`,
 			fmt.Fprintf(out, "PostgreSQL 15 started from timeline %s at %s\n", t.timeline, st.At)
 			if st.WalSource {
 				fmt.Fprintf(out, "its WAL streams into timeline %s\n", t.timeline)
+			} else {
+				fmt.Fprintf(out, "a copy: what you write to it is not kept by Strata (timeline %s streams from %s; branch it to keep writes)\n",
+					t.timeline, orNone(st.OtherSource))
 			}
 			fmt.Fprintf(out, "connect: psql '%s'\n", st.Server.ConnString("postgres"))
 			fmt.Fprintf(out, "stop:    stratactl pg stop --dir %s\n", dir)
@@ -323,4 +331,11 @@ func initCmd() *cobra.Command {
 	cmd.Flags().StringVar(&dir, "dir", "", "server directory (required)")
 	cmd.Flags().IntVar(&port, "port", 0, "TCP port on 127.0.0.1 (default: a free one)")
 	return cmd
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "no source"
+	}
+	return s
 }
