@@ -172,11 +172,7 @@ func gistMask(p page.Page) {
 	if binary.LittleEndian.Uint16(o[12:])&gistFLeaf != 0 {
 		maskLPFlags(p)
 	}
-	// Also ignore F_TUPLES_DELETED: the PostgreSQL 15.20 binaries used by the
-	// oracle do not set it when VACUUM logs a leaf PAGE_UPDATE, while the
-	// 15.18 redo we follow (gistRedoPageUpdateRecord) sets it. It is a scan
-	// hint only.
-	gistSetFlags(o, 0, gistFHasGarbage|gistFTuplesDeleted)
+	gistSetFlags(o, 0, gistFHasGarbage)
 }
 
 // ginMask is gin_mask.
