@@ -12,6 +12,10 @@ import (
 //	GetStatus                               no token (like Neon's /v1/status)
 //	management RPCs without a tenant_id     pageserverapi
 //	management and page RPCs on tenant T    pageserverapi, or tenant with tenant_id T
+//	pointing a timeline at a data source    pageserverapi only: CreateTimeline with a
+//	                                        source, SetTimelineWalSource (page-service
+//	                                        would connect to a server or read a local
+//	                                        path the caller chose)
 //	internal RPCs                           only the calling service's scope (internalScopes)
 //	anything else                           refused
 var (
@@ -37,10 +41,26 @@ func checkPermission(c *auth.Claims, method string, req any) error {
 	if scopes, ok := internalScopes[method]; ok {
 		return c.Require(scopes...)
 	}
+	if choosesDataSource(method, req) {
+		return c.Require(auth.ScopePageserverAPI)
+	}
 	if strings.HasPrefix(method, managementPrefix) || strings.HasPrefix(method, pagePrefix) {
 		// Without a tenant_id AllowTenant refuses tenant tokens ("may not
 		// access the management api") and requires pageserverapi.
 		return c.AllowTenant(auth.RequestTenantID(req), auth.ScopePageserverAPI)
 	}
 	return auth.Denied("method %s is not served to tokens", method)
+}
+
+// choosesDataSource reports whether a request makes page-service connect to a
+// PostgreSQL server or read a file the caller names: operators only.
+func choosesDataSource(method string, req any) bool {
+	switch method {
+	case pagev1.ManagementService_SetTimelineWalSource_FullMethodName:
+		return true
+	case pagev1.ManagementService_CreateTimeline_FullMethodName:
+		r, ok := req.(*pagev1.CreateTimelineRequest)
+		return !ok || r.GetSource() != nil
+	}
+	return false
 }

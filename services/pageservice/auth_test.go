@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/stratadb/strata/libs/platform/auth"
 	pagev1 "github.com/stratadb/strata/proto/gen/strata/pageservice/v1"
 )
@@ -32,6 +34,14 @@ func TestCheckPermission(t *testing.T) {
 		{"gc-compactor applies layer edits", claims(auth.ScopeGCCompactor, ""), pagev1.InternalService_ApplyLayerEdit_FullMethodName, &pagev1.ApplyLayerEditRequest{}, true},
 		{"upload-worker may not apply layer edits", claims(auth.ScopeUploadWorker, ""), pagev1.InternalService_ApplyLayerEdit_FullMethodName, &pagev1.ApplyLayerEditRequest{}, false},
 		{"size-calculator reads logical sizes", claims(auth.ScopeSizeCalculator, ""), pagev1.InternalService_GetLogicalSize_FullMethodName, &pagev1.GetLogicalSizeRequest{}, true},
+		{"a tenant token branches its own tenant", claims(auth.ScopeTenant, tenantA), pagev1.ManagementService_CreateTimeline_FullMethodName,
+			&pagev1.CreateTimelineRequest{TenantId: tenantA, AncestorTimelineId: proto.String(tenantA)}, true},
+		{"a tenant token may not import from a server of its choice", claims(auth.ScopeTenant, tenantA), pagev1.ManagementService_CreateTimeline_FullMethodName,
+			&pagev1.CreateTimelineRequest{TenantId: tenantA, Source: &pagev1.TimelineSource{Connstr: "host=10.0.0.1"}}, false},
+		{"a tenant token may not set a WAL source", claims(auth.ScopeTenant, tenantA), pagev1.ManagementService_SetTimelineWalSource_FullMethodName,
+			&pagev1.SetTimelineWalSourceRequest{TenantId: tenantA}, false},
+		{"pageserverapi imports from a server", claims(auth.ScopePageserverAPI, ""), pagev1.ManagementService_CreateTimeline_FullMethodName,
+			&pagev1.CreateTimelineRequest{TenantId: tenantA, Source: &pagev1.TimelineSource{Connstr: "host=127.0.0.1"}}, true},
 		{"an unknown method is refused", claims(auth.ScopePageserverAPI, ""), "/other.Service/Method", nil, false},
 	}
 	for _, tt := range tests {
