@@ -188,6 +188,9 @@ func TestIngestedWALReproducesThePrimary(t *testing.T) {
 		"create sequence s1",
 		"select nextval('s1') from generate_series(1, 100)",
 		"begin; insert into accounts values (-1, 1, 'sub'); savepoint a; insert into accounts values (-2, 2, 'sub2'); rollback to a; commit",
+		// A multixact: the parent locks the row, its subtransaction updates it.
+		"begin; select * from accounts where id = 5 for share; savepoint s; update accounts set note = 'multi' where id = 5; commit",
+		"begin; select * from accounts where id = 6 for key share; savepoint s; update accounts set balance = 7 where id = 6; commit",
 		"create database copied template template1 strategy file_copy",
 		"create database logged strategy wal_log",
 	)
@@ -219,6 +222,8 @@ func TestIngestedWALReproducesThePrimary(t *testing.T) {
 				t.Errorf("query results differ at %s\n got:\n%s\nwant:\n%s", pt.at, got, pt.want)
 			}
 			c.SQL(t, "insert into accounts values (-100, 0, 'written on the copy')", "checkpoint")
+			// Locking rows whose xmax is a multixact reads its members.
+			c.SQL(t, "select * from accounts where id in (5, 6) for update")
 		})
 	}
 

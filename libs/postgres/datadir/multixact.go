@@ -76,16 +76,45 @@ func cyclic(start, end uint32) func(uint32) bool {
 // createMulti writes the offset of multixact mid and its members, one record
 // per SLRU page touched, and advances nextMulti, nextMultiOffset and nextXid.
 func (in *Ingester) createMulti(ctx context.Context, mid, moff uint32, members []redo.Member) error {
-	k, ok, err := in.slruPageKey(ctx, key.SLRUMultiXactOffsets, slru.MultiXactOffsetPage(mid))
+	// PostgreSQL (15.18 and later minor versions) also sets the offset of
+	// the next multixact to the end of these members, skipping 0 for both.
+	next, nextOff := mid+1, moff+uint32(len(members))
+	if next == 0 {
+		next = 1
+	}
+	if nextOff == 0 {
+		nextOff = 1
+	}
+	pageno := slru.MultiXactOffsetPage(mid)
+	k, ok, err := in.slruPageKey(ctx, key.SLRUMultiXactOffsets, pageno)
 	if err != nil {
 		return err
 	}
 	if !ok {
 		return fmt.Errorf("multixact offsets page of %d does not exist", mid)
 	}
-	in.buf = redo.EncodeMultiXactOffsetCreate(in.buf[:0], mid, moff)
+	pairs := [][2]uint32{{mid, moff}}
+	if slru.MultiXactOffsetPage(next) == pageno {
+		pairs = append(pairs, [2]uint32{next, nextOff})
+	}
+	in.buf = redo.EncodeMultiXactOffsetCreate(in.buf[:0], pairs...)
 	if err := in.putRecord(k, in.buf, false); err != nil {
 		return err
+	}
+	if len(pairs) == 1 {
+		// The next page exists once the primary zeroed it (it does so before
+		// handing out the first multixact on it); older minor versions did
+		// not, and then there is nothing to write yet.
+		nk, ok, err := in.slruPageKey(ctx, key.SLRUMultiXactOffsets, slru.MultiXactOffsetPage(next))
+		if err != nil {
+			return err
+		}
+		if ok {
+			in.buf = redo.EncodeMultiXactOffsetCreate(in.buf[:0], [2]uint32{next, nextOff})
+			if err := in.putRecord(nk, in.buf, false); err != nil {
+				return err
+			}
+		}
 	}
 	for i := 0; i < len(members); {
 		off := moff + uint32(i)

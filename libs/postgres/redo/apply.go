@@ -141,7 +141,12 @@ func applySLRU(pg []byte, k key.Key, op *Op) error {
 			}
 		}
 	case TagMultiXactOffsetCreate:
-		return slru.MultiXactSetOffset(pg, pageno, op.Mid, op.Moff)
+		for i := 0; i < op.NumOffsets(); i++ {
+			mid, moff := op.Offset(i)
+			if err := slru.MultiXactSetOffset(pg, pageno, mid, moff); err != nil {
+				return err
+			}
+		}
 	case TagMultiXactMembersCreate:
 		for i := 0; i < op.NumMembers(); i++ {
 			m := op.Member(i)

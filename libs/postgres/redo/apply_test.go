@@ -37,7 +37,7 @@ func TestEncodingRoundTrips(t *testing.T) {
 		{"truncate vm", EncodeTruncateVisibilityMap(nil, 99, 4), func(o Op) bool { return o.TruncByte == 99 && o.TruncOffs == 4 }},
 		{"clog committed", EncodeClogSetCommitted(nil, []uint32{3, 4}, -5), func(o Op) bool { return o.Timestamp == -5 && o.NumXids() == 2 && o.Xid(1) == 4 }},
 		{"clog aborted", EncodeClogSetAborted(nil, nil), func(o Op) bool { return o.NumXids() == 0 }},
-		{"multixact offset", EncodeMultiXactOffsetCreate(nil, 8, 9), func(o Op) bool { return o.Mid == 8 && o.Moff == 9 }},
+		{"multixact offset", EncodeMultiXactOffsetCreate(nil, [2]uint32{8, 9}), func(o Op) bool { return o.Mid == 8 && o.Moff == 9 }},
 		{"multixact members", EncodeMultiXactMembersCreate(nil, 20, members), func(o Op) bool { return o.Moff == 20 && o.NumMembers() == 2 && o.Member(1) == members[1] }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -168,7 +168,7 @@ func TestApplySLRURecords(t *testing.T) {
 		t.Fatal("xid of another page accepted")
 	}
 	offKey := key.SLRUBlock(key.SLRUMultiXactOffsets, 0, 0)
-	out, err = Apply(offKey, zero, []Record{{LSN: 1, Data: EncodeMultiXactOffsetCreate(nil, 3, 77)}})
+	out, err = Apply(offKey, zero, []Record{{LSN: 1, Data: EncodeMultiXactOffsetCreate(nil, [2]uint32{3, 77})}})
 	if err != nil || binary.LittleEndian.Uint32(out[12:]) != 77 {
 		t.Fatalf("offset: %v", err)
 	}
@@ -180,7 +180,7 @@ func TestApplySLRURecords(t *testing.T) {
 	if x, st, _ := slru.MultiXactMember(out, 0, 4); x != 101 || st != 4 {
 		t.Fatalf("member 4 = %d/%d", x, st)
 	}
-	if _, err := Apply(memKey, zero, []Record{{LSN: 1, Data: EncodeMultiXactOffsetCreate(nil, 3, 77)}}); err == nil {
+	if _, err := Apply(memKey, zero, []Record{{LSN: 1, Data: EncodeMultiXactOffsetCreate(nil, [2]uint32{3, 77})}}); err == nil {
 		t.Fatal("offsets record applied to a members page")
 	}
 }

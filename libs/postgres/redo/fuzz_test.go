@@ -72,7 +72,7 @@ func FuzzApplyRecords(f *testing.F) {
 	f.Add(EncodeClearVisibilityMap(nil, 3, NoBlock, 3), byte(1), uint16(30))
 	f.Add(EncodeTruncateVisibilityMap(nil, 8000, 6), byte(1), uint16(14))
 	f.Add(EncodeClogSetCommitted(nil, []uint32{1, 2, 3}, 1), byte(2), uint16(100))
-	f.Add(EncodeMultiXactOffsetCreate(nil, 1, 2), byte(3), uint16(0))
+	f.Add(EncodeMultiXactOffsetCreate(nil, [2]uint32{1, 2}), byte(3), uint16(0))
 	f.Add(EncodeMultiXactMembersCreate(nil, 1, []Member{{1, 1}}), byte(4), uint16(8))
 	base := fuzzBase(f)
 	vmRel := testRel

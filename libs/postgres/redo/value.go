@@ -17,7 +17,7 @@ import (
 //	0x03 TruncateVisibilityMap    trunc_byte u32, trunc_offs u8
 //	0x04 ClogSetCommitted         timestamp i64, n u32, n × xid u32
 //	0x05 ClogSetAborted           n u32, n × xid u32
-//	0x06 MultiXactOffsetCreate    mid u32, moff u32
+//	0x06 MultiXactOffsetCreate    n × (mid u32, moff u32), n ≥ 1, all on one page
 //	0x07 MultiXactMembersCreate   moff u32, n u32, n × (xid u32, status u32)
 //
 // A Postgres record applies to the block reference of the raw record that
@@ -100,16 +100,20 @@ func appendXids(dst []byte, xids []uint32) []byte {
 	return dst
 }
 
-// EncodeMultiXactOffsetCreate appends a MultiXactOffsetCreate value: the
-// offsets entry of multixact mid becomes moff.
+// EncodeMultiXactOffsetCreate appends a MultiXactOffsetCreate value: for each
+// (mid, moff) pair, the offsets entry of multixact mid becomes moff.
 //
 // PostgreSQL 15.18's RecordNewMultiXact also writes the entry of mid+1
-// (moff + number of members, skipping 0): ingest emits a second
-// MultiXactOffsetCreate for it, on its own page if mid+1 starts a new one.
-func EncodeMultiXactOffsetCreate(dst []byte, mid, moff uint32) []byte {
+// (moff + number of members, skipping 0). Ingest passes both pairs here when
+// they share a page (one value per key and LSN), and emits a second value on
+// the next page when mid+1 starts one.
+func EncodeMultiXactOffsetCreate(dst []byte, pairs ...[2]uint32) []byte {
 	dst = append(dst, TagMultiXactOffsetCreate)
-	dst = binary.LittleEndian.AppendUint32(dst, mid)
-	return binary.LittleEndian.AppendUint32(dst, moff)
+	for _, p := range pairs {
+		dst = binary.LittleEndian.AppendUint32(dst, p[0])
+		dst = binary.LittleEndian.AppendUint32(dst, p[1])
+	}
+	return dst
 }
 
 // EncodeMultiXactMembersCreate appends a MultiXactMembersCreate value: member
@@ -141,8 +145,9 @@ type Op struct {
 	// ClogSetCommitted / ClogSetAborted.
 	Timestamp int64
 	xids      []byte
-	// MultiXactOffsetCreate / MultiXactMembersCreate.
+	// MultiXactOffsetCreate (the first pair) / MultiXactMembersCreate.
 	Mid, Moff uint32
+	offsets   []byte // every (mid, moff) pair of a MultiXactOffsetCreate
 	members   []byte
 }
 
@@ -151,6 +156,14 @@ func (o *Op) NumXids() int { return len(o.xids) / 4 }
 
 // Xid returns xid i of a Clog op.
 func (o *Op) Xid(i int) uint32 { return binary.LittleEndian.Uint32(o.xids[4*i:]) }
+
+// NumOffsets returns the number of (mid, moff) pairs of a MultiXactOffsetCreate op.
+func (o *Op) NumOffsets() int { return len(o.offsets) / 8 }
+
+// Offset returns pair i of a MultiXactOffsetCreate op.
+func (o *Op) Offset(i int) (mid, moff uint32) {
+	return binary.LittleEndian.Uint32(o.offsets[8*i:]), binary.LittleEndian.Uint32(o.offsets[8*i+4:])
+}
 
 // NumMembers returns the number of members of a MultiXactMembersCreate op.
 func (o *Op) NumMembers() int { return len(o.members) / 8 }
@@ -208,10 +221,11 @@ func DecodeOp(data []byte) (Op, error) {
 		}
 		o.xids = p[4:]
 	case TagMultiXactOffsetCreate:
-		if len(p) != 8 {
-			return o, short(8)
+		if len(p) == 0 || len(p)%8 != 0 {
+			return o, short(8 * (len(p)/8 + 1))
 		}
 		o.Mid, o.Moff = binary.LittleEndian.Uint32(p), binary.LittleEndian.Uint32(p[4:])
+		o.offsets = p
 	case TagMultiXactMembersCreate:
 		if len(p) < 8 {
 			return o, short(8)
