@@ -86,12 +86,12 @@ func TestBadInputThroughTheGatewayIsRefusedWithReasons(t *testing.T) {
 // after a restart, breaks that timeline (with a reason); another tenant's
 // timeline is fine.
 func TestCorruptLayerFileBreaksOnlyItsTimeline(t *testing.T) {
-	e := newEnv(t,
+	e := newEnv(t, append(restartAllowed,
 		// The broken timeline is reported once, and so is the basebackup
 		// that found the corruption.
 		`"msg":"timeline broken`,
 		`"method":"/strata.pageservice.v1.PageService/GetBaseBackup".*corrupt`,
-	)
+	)...)
 	p := e.primary("primary")
 	sql(t, p, "postgres", "create table t (v int)", "insert into t select generate_series(1, 10000)")
 	badTenant, bad := e.importPrimary(p)

@@ -27,6 +27,15 @@ type env struct {
 	stack *harness.Stack
 }
 
+// restartAllowed are the lines a `stratactl service restart` may cause: while
+// page-service is down an outgoing connection can take one of its ports, the
+// new process then fails to bind (and stops its tenants' loading), and the
+// restart command tries again.
+var restartAllowed = []string{
+	`"msg":"exiting".*address already in use`,
+	`"msg":"tenant broken".*context canceled`,
+}
+
 // newEnv makes the server directory and starts the stack. allowed are extra
 // WARN/ERROR log patterns the test expects.
 func newEnv(t *testing.T, allowed ...string) *env {

@@ -12,7 +12,7 @@ import (
 // its local files (disk_consistent_lsn), streams the rest from the
 // replication slot, and still reproduces the primary exactly.
 func TestPageServiceKilledDuringIngestResumesAndStillReproducesThePrimary(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, restartAllowed...)
 	p := e.primary("primary")
 	tenant, root := e.importPrimary(p)
 	if _, err := p.Pgbench(context.Background(), "-i", "-s", "2", "-q"); err != nil {

@@ -90,27 +90,69 @@ func Restart(ctx context.Context, dir, name string, kill bool, timeout time.Dura
 	if err := comp.Process.Stop(ctx, 10*time.Second); err != nil {
 		return 0, fmt.Errorf("stop %s: %w", name, err)
 	}
-	logf, err := os.OpenFile(comp.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	// While the service was down, a short-lived outgoing connection may
+	// have been given one of its ports as a local port; a start that fails
+	// to bind is retried until that connection is gone.
+	for attempt := 0; ; attempt++ {
+		logStart := fileSize(comp.Log)
+		p, err := spawn(st.Dir, comp.Log, argv, env)
+		if err != nil {
+			return 0, fmt.Errorf("start %s: %w", name, err)
+		}
+		st.Components[idx].Process = p
+		if err := st.Save(); err != nil {
+			return 0, err
+		}
+		err = waitReady(ctx, st.Components[idx], timeout)
+		if err != nil && attempt < 20 && !p.Alive() && logHas(comp.Log, logStart, "address already in use") {
+			select {
+			case <-ctx.Done():
+				return 0, ctx.Err()
+			case <-time.After(250 * time.Millisecond):
+			}
+			continue
+		}
+		return p.PID, err
+	}
+}
+
+// spawn starts argv detached (own process group, output appended to the
+// log), as `stratactl up` does.
+func spawn(dir, log string, argv, env []string) (stack.Process, error) {
+	logf, err := os.OpenFile(log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return 0, fmt.Errorf("open log: %w", err)
+		return stack.Process{}, fmt.Errorf("open log: %w", err)
 	}
 	defer logf.Close()
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = env
-	cmd.Dir = st.Dir
+	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
-		return 0, fmt.Errorf("start %s: %w", name, err)
+		return stack.Process{}, err
 	}
 	go func() { _ = cmd.Wait() }()
 	p := stack.Process{PID: cmd.Process.Pid}
 	p.StartTime, _ = startTime(p.PID)
-	st.Components[idx].Process = p
-	if err := st.Save(); err != nil {
-		return 0, err
+	return p, nil
+}
+
+func fileSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
 	}
-	return p.PID, waitReady(ctx, st.Components[idx], timeout)
+	return fi.Size()
+}
+
+// logHas reports whether the log holds s after offset from.
+func logHas(path string, from int64, s string) bool {
+	b, err := os.ReadFile(path)
+	if err != nil || int64(len(b)) < from {
+		return false
+	}
+	return bytes.Contains(b[from:], []byte(s))
 }
 
 func readNulList(pid int, file string) ([]string, error) {
