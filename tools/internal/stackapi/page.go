@@ -58,7 +58,7 @@ func BaseBackupOn(ctx context.Context, conn grpc.ClientConnInterface, tenantID, 
 		TenantId: tenantID, TimelineId: timelineID, Lsn: uint64(at), Compression: comp,
 	})
 	if err != nil {
-		return 0, fmt.Errorf("basebackup of %s/%s at %s: %w", tenantID, timelineID, at, err)
+		return 0, fmt.Errorf("basebackup of %s/%s at %s: %w", tenantID, timelineID, atText(at), err)
 	}
 	var n int64
 	for {
@@ -67,7 +67,7 @@ func BaseBackupOn(ctx context.Context, conn grpc.ClientConnInterface, tenantID, 
 			return n, nil
 		}
 		if err != nil {
-			return n, fmt.Errorf("basebackup of %s/%s at %s after %d bytes: %w", tenantID, timelineID, at, n, err)
+			return n, fmt.Errorf("basebackup of %s/%s at %s after %d bytes: %w", tenantID, timelineID, atText(at), n, err)
 		}
 		m, err := w.Write(msg.GetChunk())
 		n += int64(m)
@@ -75,4 +75,11 @@ func BaseBackupOn(ctx context.Context, conn grpc.ClientConnInterface, tenantID, 
 			return n, fmt.Errorf("basebackup of %s/%s: write: %w", tenantID, timelineID, err)
 		}
 	}
+}
+
+func atText(at lsn.LSN) string {
+	if at == lsn.Invalid {
+		return "its last record"
+	}
+	return at.String()
 }
