@@ -47,6 +47,8 @@ func TestBadInputThroughTheGatewayIsRefusedWithReasons(t *testing.T) {
 			map[string]any{"ancestor_timeline_id": unknownID}, 404, ""},
 		{"a branch above the ancestor's last record is 400 with the reason", "POST", "/v1/tenant/" + tenant + "/timeline",
 			map[string]any{"ancestor_timeline_id": root, "ancestor_start_lsn": above}, 400, above},
+		{"a branch below the ancestor's minimum readable LSN is 400 with the reason", "POST", "/v1/tenant/" + tenant + "/timeline",
+			map[string]any{"ancestor_timeline_id": root, "ancestor_start_lsn": "0/10"}, 400, "0/10"},
 		{"a malformed branch LSN is 400", "POST", "/v1/tenant/" + tenant + "/timeline",
 			map[string]any{"ancestor_timeline_id": root, "ancestor_start_lsn": "12345"}, 400, ""},
 	}
