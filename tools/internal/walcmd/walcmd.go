@@ -23,6 +23,7 @@ import (
 	"github.com/stratadb/strata/libs/engine/lsn"
 	"github.com/stratadb/strata/libs/postgres/redo"
 	"github.com/stratadb/strata/libs/postgres/verify"
+	"github.com/stratadb/strata/libs/postgres/wal"
 )
 
 // New returns the `wal` command.
@@ -32,7 +33,7 @@ func New() *cobra.Command {
 		Short: "Inspect and verify PostgreSQL 15 WAL",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(verifyCmd())
+	cmd.AddCommand(verifyCmd(redo.ApplyBlock))
 	return cmd
 }
 
@@ -40,7 +41,9 @@ func New() *cobra.Command {
 // unsupported records.
 var ErrVerifyFailed = errors.New("WAL verification failed")
 
-func verifyCmd() *cobra.Command {
+// verifyCmd builds `wal verify` around a block redo function (redo.ApplyBlock
+// in stratactl; tests substitute their own).
+func verifyCmd(applyBlock func(pg []byte, rec *wal.Record, blockID uint8) error) *cobra.Command {
 	var dir, from, to string
 	var tli uint32
 	var maxReports int
@@ -60,7 +63,7 @@ on any mismatch or unsupported record.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts := verify.Options{
 				TLI: tli, MaxReports: maxReports,
-				Redo:          verify.RedoFunc(redo.ApplyBlock),
+				Redo:          verify.RedoFunc(applyBlock),
 				IsUnsupported: func(err error) bool { return errors.Is(err, redo.ErrUnsupported) },
 			}
 			var err error
