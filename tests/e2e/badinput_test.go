@@ -54,6 +54,7 @@ func TestBadInputThroughTheGatewayIsRefusedWithReasons(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			e := e.sub(t)
 			code, b := e.api(tt.method, tt.path, tt.body)
 			if code != tt.want {
 				t.Fatalf("%s %s: HTTP %d %s, want %d", tt.method, tt.path, code, b, tt.want)
@@ -71,12 +72,14 @@ func TestBadInputThroughTheGatewayIsRefusedWithReasons(t *testing.T) {
 	}
 
 	t.Run("stratactl shows the server's reason for a branch above the last record", func(t *testing.T) {
+		e := e.sub(t)
 		out, err := e.ctlErr("timeline", "branch", "--tenant", tenant, "--from", root, "--at", above)
 		if err == nil || !strings.Contains(out, "HTTP 400") || !strings.Contains(out, above) {
 			t.Errorf("stratactl timeline branch above the tip: err %v, output:\n%s", err, out)
 		}
 	})
 	t.Run("stratactl refuses a bad id before sending anything", func(t *testing.T) {
+		e := e.sub(t)
 		out, err := e.ctlErr("timeline", "show", "--tenant", "nope")
 		if err == nil || !strings.Contains(out, `invalid tenant id "nope"`) {
 			t.Errorf("err %v, output:\n%s", err, out)

@@ -25,6 +25,7 @@ func TestCompressedBasebackupsStartTheSameDatabase(t *testing.T) {
 		comp basebackup.Compression
 	}{{"none", basebackup.None}, {"gzip", basebackup.Gzip}, {"zstd", basebackup.Zstd}} {
 		t.Run("compression "+tt.name, func(t *testing.T) {
+			e := e.sub(t)
 			file := filepath.Join(e.pgDir, tt.name+".tar")
 			e.ctl("basebackup", "--tenant", tenant, "--timeline", root, "--lsn", pt.at.String(),
 				"--compression", tt.name, "-o", file)

@@ -71,6 +71,13 @@ func newEnv(t *testing.T, allowed ...string) *env {
 	return e
 }
 
+// sub returns the env for a subtest: helpers then fail the subtest.
+func (e *env) sub(t *testing.T) *env {
+	c := *e
+	c.t = t
+	return &c
+}
+
 // primary starts a new PostgreSQL 15 primary named name.
 func (e *env) primary(name string) *pgserver.Server {
 	e.t.Helper()

@@ -66,6 +66,7 @@ func TestStreamedPrimaryIsReproducedAtRecordedLSNsAndBranchesAcceptWrites(t *tes
 
 	for i, pt := range points {
 		t.Run(fmt.Sprintf("a stock PostgreSQL from the basebackup at point %d answers like the primary did", i), func(t *testing.T) {
+			e := e.sub(t)
 			var c *pgserver.Server
 			if i == 0 {
 				// Through `stratactl basebackup -o FILE` and a plain restore.
@@ -97,6 +98,7 @@ func TestStreamedPrimaryIsReproducedAtRecordedLSNsAndBranchesAcceptWrites(t *tes
 	}
 
 	t.Run("a branch started as its own PostgreSQL accepts writes that stream into the branch timeline", func(t *testing.T) {
+		e := e.sub(t)
 		at := points[1].at
 		out := e.ctl("timeline", "branch", "--tenant", tenant, "--from", root, "--at", at.String())
 		var branch string

@@ -88,6 +88,11 @@ func build(failpoints bool) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// walredo-pool runs its redo workers as an unprivileged user when root:
+	// that user must reach the binary.
+	if err := os.Chmod(d, 0o755); err != nil {
+		return "", err
+	}
 	for _, b := range binaries {
 		args := []string{"build", "-o", filepath.Join(d, b.name)}
 		if failpoints {
