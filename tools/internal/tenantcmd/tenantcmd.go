@@ -200,17 +200,18 @@ func showCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if tlID != "" {
+				if tlID, err = stackapi.ParseID("timeline", tlID); err != nil {
+					return err
+				}
+			}
 			c, err := stackapi.Open(dir)
 			if err != nil {
 				return err
 			}
 			var tls []stackapi.Timeline
 			if tlID != "" {
-				id, err := stackapi.ParseID("timeline", tlID)
-				if err != nil {
-					return err
-				}
-				tl, err := c.GetTimeline(cmd.Context(), t, id)
+				tl, err := c.GetTimeline(cmd.Context(), t, tlID)
 				if err != nil {
 					return fmt.Errorf("show timeline: %w", err)
 				}
