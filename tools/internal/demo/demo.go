@@ -251,16 +251,16 @@ func Run(ctx context.Context, o Options, w io.Writer) error {
 	fmt.Fprintf(w, "The branch shows the primary as it was at %s (same numbers: %t), while the primary has moved on.\n", midLSN, same)
 	fmt.Fprintf(w, `
 Everything keeps running:
-  primary:  psql '%s'
-  branch:   psql '%s'     (writes stream into timeline %s)
-  timelines: stratactl timeline show --stack %s --tenant %s
-  another branch: stratactl timeline branch --stack %s --tenant %s --from %s --at %s
+  primary:  psql '%[2]s'
+  branch:   psql '%[3]s'     (writes stream into timeline %[4]s)
+  timelines: %[1]s timeline show --stack %[5]s --tenant %[6]s
+  another branch: %[1]s timeline branch --stack %[7]s --tenant %[8]s --from %[9]s --at %[10]s
   start another PostgreSQL on any timeline at any LSN:
-    stratactl pg start --stack %s --tenant %s --timeline %s --lsn %s --dir /tmp/pg-%s --no-wal-source
+    %[1]s pg start --stack %[11]s --tenant %[12]s --timeline %[13]s --lsn %[14]s --dir /tmp/pg-%[15]s --no-wal-source
 Stop:
-  stratactl demo stop --stack %s      (or one server: stratactl pg stop --dir %s)
-  stratactl down --dir %s
-`, primary.ConnString("postgres"), branch.ConnString("postgres"), br.TimelineID,
+  %[1]s demo stop --stack %[16]s      (or one server: %[1]s pg stop --dir %[17]s)
+  %[1]s down --dir %[18]s
+`, self(), primary.ConnString("postgres"), branch.ConnString("postgres"), br.TimelineID,
 		o.Stack, tenant, o.Stack, tenant, root, midLSN, o.Stack, tenant, root, initLSN(tl), "copy",
 		o.Stack, branchDir, o.Stack)
 	return nil
@@ -287,4 +287,12 @@ func initLSN(tl *stackapi.Timeline) string {
 		return *tl.MinReadableLSN
 	}
 	return tl.LastRecordLSN
+}
+
+// self is how the user ran stratactl, for the commands the demo prints.
+func self() string {
+	if len(os.Args) > 0 && strings.Contains(os.Args[0], "/") {
+		return os.Args[0]
+	}
+	return "stratactl"
 }
