@@ -15,8 +15,9 @@
 // and removes the directory, also when the test fails.
 //
 // The binaries come from $STRATA_PG_BIN, else /usr/lib/postgresql/15/bin.
-// Tests are skipped with a clear message only when those binaries are
-// missing. The server handling itself is package pgserver; this package
+// Tests are skipped with a clear message when those binaries are missing,
+// and in -short mode: clusters make a test an integration test, which CI runs
+// in its full pass (the -race pass runs -short). The server handling itself is package pgserver; this package
 // adds the testing.TB conveniences.
 package pgtest
 
@@ -101,6 +102,9 @@ func FromArchive(t testing.TB, r io.Reader, opts Options) *Cluster {
 // ends) and lets mk create the server in it.
 func newCluster(t testing.TB, opts Options, mk func(string, pgserver.Options) (*pgserver.Server, error)) *Cluster {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("skipping: starts a real PostgreSQL (integration test; not run with -short)")
+	}
 	bin := opts.BinDir
 	if bin == "" {
 		bin = BinDir()
