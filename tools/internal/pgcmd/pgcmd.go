@@ -179,6 +179,9 @@ func StartOnTimeline(ctx context.Context, c *stackapi.Client, opts StartOptions)
 	if _, err := os.Stat(filepath.Join(opts.Dir, "server.json")); err == nil {
 		return nil, fmt.Errorf("%s already holds a server (stop it with `stratactl pg stop --dir %s` and remove the directory)", opts.Dir, opts.Dir)
 	}
+	if err := checkReachable(opts.Dir); err != nil {
+		return nil, err
+	}
 	tl, err := c.GetTimeline(ctx, opts.Tenant, opts.Timeline)
 	if err != nil {
 		return nil, fmt.Errorf("timeline %s/%s: %w", opts.Tenant, opts.Timeline, err)
@@ -315,6 +318,9 @@ func initCmd() *cobra.Command {
 			}
 			if _, err := os.Stat(filepath.Join(dir, "server.json")); err == nil {
 				return fmt.Errorf("%s already holds a server", dir)
+			}
+			if err := checkReachable(dir); err != nil {
+				return err
 			}
 			s, err := pgserver.Init(dir, pgserver.Options{Port: port})
 			if err != nil {

@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"google.golang.org/grpc"
@@ -98,5 +99,30 @@ func TestParseTargetRejectsBadIDsAndLSNs(t *testing.T) {
 				t.Errorf("parseTarget error = %v, want ok=%t", err, tt.ok)
 			}
 		})
+	}
+}
+
+func TestCheckReachableNamesTheDirectoryThePostgresUserCannotEnter(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("only root hands servers to the postgres user")
+	}
+	closed := filepath.Join(t.TempDir(), "closed")
+	if err := os.Mkdir(closed, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{filepath.Dir(closed), filepath.Dir(filepath.Dir(closed))} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := checkReachable(filepath.Join(closed, "pg"))
+	if err == nil || !strings.Contains(err.Error(), closed) {
+		t.Errorf("checkReachable = %v, want an error naming %s", err, closed)
+	}
+	if err := os.Chmod(closed, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkReachable(filepath.Join(closed, "pg")); err != nil {
+		t.Errorf("checkReachable after opening the directory: %v", err)
 	}
 }
