@@ -40,6 +40,9 @@ var restartAllowed = []string{
 // WARN/ERROR log patterns the test expects.
 func newEnv(t *testing.T, allowed ...string) *env {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test on real PostgreSQL and binaries: skipped with -short")
+	}
 	if err := pgserver.Available(pgserver.BinDir()); err != nil {
 		t.Fatalf("the e2e tests need PostgreSQL 15: %v", err)
 	}
