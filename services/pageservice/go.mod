@@ -4,7 +4,6 @@ go 1.26.0
 
 require (
 	github.com/prometheus/client_golang v1.25.0
-	github.com/redis/go-redis/v9 v9.23.0
 	github.com/stratadb/strata/libs/engine v0.0.0
 	github.com/stratadb/strata/libs/platform v0.0.0
 	github.com/stratadb/strata/proto v0.0.0
@@ -14,6 +13,7 @@ require (
 require (
 	github.com/klauspost/compress v1.20.4 // indirect
 	github.com/pierrec/lz4/v4 v4.1.33 // indirect
+	github.com/redis/go-redis/v9 v9.23.0 // indirect
 )
 
 require (

@@ -17,21 +17,15 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc"
 
 	"github.com/stratadb/strata/libs/engine/id"
 	"github.com/stratadb/strata/libs/engine/timeline"
-	"github.com/stratadb/strata/libs/platform/admin"
-	"github.com/stratadb/strata/libs/platform/auth"
 	"github.com/stratadb/strata/libs/platform/grpcx"
-	"github.com/stratadb/strata/libs/platform/health"
 	"github.com/stratadb/strata/libs/platform/lifecycle"
-	"github.com/stratadb/strata/libs/platform/metrics"
-	"github.com/stratadb/strata/libs/platform/redisconn"
+	"github.com/stratadb/strata/libs/platform/service"
 	pagev1 "github.com/stratadb/strata/proto/gen/strata/pageservice/v1"
 	walredov1 "github.com/stratadb/strata/proto/gen/strata/walredo/v1"
 	"github.com/stratadb/strata/services/pageservice/internal/redoclient"
@@ -49,14 +43,8 @@ type Deps struct {
 
 // Service is a configured page-service; Run serves until its context ends.
 type Service struct {
-	cfg    Config
-	log    *slog.Logger
-	health *health.Health
-	status *lifecycle.Status
-	admin  *admin.Server
-	grpc   *grpcx.Server
-	redis  *redis.Client
-
+	*service.Base
+	cfg     Config
 	tenants *tenantmgr.Manager
 	walredo *grpc.ClientConn // nil with redo: local
 }
@@ -67,20 +55,14 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("page-service config: %w", err)
 	}
-	log := deps.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	reg := deps.Registry
-	if reg == nil {
-		reg = metrics.NewRegistry()
-	}
-	authn, err := auth.New(cfg.Auth, checkPermission)
+	b, err := service.New(service.Options{
+		Name: Name, GRPC: cfg.GRPC, Admin: cfg.Admin, Auth: cfg.Auth, Check: checkPermission,
+		Public: publicMethods, Redis: &cfg.Redis, Logger: deps.Logger, Registry: deps.Registry,
+	})
 	if err != nil {
-		return nil, fmt.Errorf("page-service auth: %w", err)
+		return nil, err
 	}
-	authn.Public(publicMethods...)
-	s := &Service{cfg: cfg, log: log, health: health.New(), status: &lifecycle.Status{}}
+	s := &Service{Base: b, cfg: cfg}
 	newRedoer := func(id.ID) timeline.Redoer { return redoclient.Local{} }
 	if cfg.Redo != RedoLocal {
 		cc := cfg.WalredoPool.ClientConfig
@@ -98,34 +80,17 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	s.tenants = tenantmgr.New(tenantmgr.Config{
 		Dir:            filepath.Join(cfg.Workdir, "tenants"),
 		WaitLSNTimeout: cfg.WaitLSNTimeout.D(),
-	}, tenantmgr.Deps{Logger: log, NewRedoer: newRedoer, Registry: reg})
-	s.health.AddCheck("components", s.status.Ready)
-	s.redis = redisconn.New(cfg.Redis)
-	s.health.AddCheck("redis", redisconn.Check(s.redis))
-	s.grpc = grpcx.NewServer(cfg.GRPC, grpcx.ServerDeps{
-		Logger:   log,
-		Registry: reg,
-		Unary:    []grpc.UnaryServerInterceptor{authn.Unary()},
-		Stream:   []grpc.StreamServerInterceptor{authn.Stream()},
-	})
-	pagev1.RegisterManagementServiceServer(s.grpc.GRPC(), &management{nodeID: cfg.NodeID, tenants: s.tenants})
-	pagev1.RegisterPageServiceServer(s.grpc.GRPC(), &pages{tenants: s.tenants})
-	pagev1.RegisterInternalServiceServer(s.grpc.GRPC(), internalAPI{})
-	s.health.Register(s.grpc.GRPC())
-	// Admin routes other than health and metrics (PUT /v1/failpoints)
-	// need a valid token, as in Neon; any scope may use them.
-	s.admin = admin.New(cfg.Admin, admin.Deps{Registry: reg, Health: s.health, Logger: log, Auth: authn.HTTP(nil)})
+	}, tenantmgr.Deps{Logger: b.Log, NewRedoer: newRedoer, Registry: b.Registry})
+	pagev1.RegisterManagementServiceServer(b.GRPC.GRPC(), &management{nodeID: cfg.NodeID, tenants: s.tenants})
+	pagev1.RegisterPageServiceServer(b.GRPC.GRPC(), &pages{tenants: s.tenants})
+	pagev1.RegisterInternalServiceServer(b.GRPC.GRPC(), internalAPI{})
 	return s, nil
 }
 
 // Run starts the admin server and the gRPC server, serves until ctx ends,
 // then stops them in reverse order.
+
 func (s *Service) Run(ctx context.Context) error {
-	r := lifecycle.Runner{Logger: s.log, Status: s.status}
-	redis := lifecycle.Funcs{
-		ComponentName: "redis",
-		StopFn:        func(context.Context) error { return s.redis.Close() },
-	}
 	tenants := lifecycle.Funcs{
 		ComponentName: "tenants",
 		// Start only scans the directory: tenants load in the background
@@ -139,11 +104,5 @@ func (s *Service) Run(ctx context.Context) error {
 			return err
 		},
 	}
-	return r.Run(ctx, redis, tenants, s.admin, s.grpc, s.health.Watcher(time.Second))
+	return s.Base.Run(ctx, tenants)
 }
-
-// GRPCAddr is the bound gRPC address once Run has started the server.
-func (s *Service) GRPCAddr() string { return s.grpc.Addr() }
-
-// AdminAddr is the bound admin HTTP address once Run has started the server.
-func (s *Service) AdminAddr() string { return s.admin.Addr() }

@@ -54,7 +54,7 @@ func startNode(t testing.TB, workdir string) *node {
 	deadline := time.Now().Add(30 * time.Second)
 	// Status is synchronized: once every component runs, the gRPC address
 	// is set.
-	for svc.status.Ready(context.Background()) != nil {
+	for svc.Ready(context.Background()) != nil {
 		if time.Now().After(deadline) {
 			t.Fatal("page-service did not start")
 		}

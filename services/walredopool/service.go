@@ -20,17 +20,11 @@ import (
 	"log/slog"
 	"os"
 	"sync/atomic"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"google.golang.org/grpc"
 
-	"github.com/stratadb/strata/libs/platform/admin"
-	"github.com/stratadb/strata/libs/platform/auth"
-	"github.com/stratadb/strata/libs/platform/grpcx"
-	"github.com/stratadb/strata/libs/platform/health"
 	"github.com/stratadb/strata/libs/platform/lifecycle"
-	"github.com/stratadb/strata/libs/platform/metrics"
+	"github.com/stratadb/strata/libs/platform/service"
 	walredov1 "github.com/stratadb/strata/proto/gen/strata/walredo/v1"
 	"github.com/stratadb/strata/services/walredopool/internal/pool"
 	"github.com/stratadb/strata/services/walredopool/internal/worker"
@@ -47,14 +41,10 @@ type Deps struct {
 
 // Service is a configured walredo-pool; Run serves until its context ends.
 type Service struct {
-	cfg    Config
-	log    *slog.Logger
-	health *health.Health
-	status *lifecycle.Status
-	admin  *admin.Server
-	grpc   *grpcx.Server
-	pool   atomic.Pointer[pool.Pool] // set while the pool component runs
-	pm     *pool.Metrics
+	*service.Base
+	cfg  Config
+	pool atomic.Pointer[pool.Pool] // set while the pool component runs
+	pm   *pool.Metrics
 }
 
 // New builds the service: gRPC server with auth, admin HTTP server, health.
@@ -62,31 +52,15 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("walredo-pool config: %w", err)
 	}
-	log := deps.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	reg := deps.Registry
-	if reg == nil {
-		reg = metrics.NewRegistry()
-	}
-	authn, err := auth.New(cfg.Auth, checkPermission)
-	if err != nil {
-		return nil, fmt.Errorf("walredo-pool auth: %w", err)
-	}
-	s := &Service{cfg: cfg, log: log, health: health.New(), status: &lifecycle.Status{}, pm: pool.NewMetrics(reg)}
-	s.health.AddCheck("components", s.status.Ready)
-	s.grpc = grpcx.NewServer(cfg.GRPC, grpcx.ServerDeps{
-		Logger:   log,
-		Registry: reg,
-		Unary:    []grpc.UnaryServerInterceptor{authn.Unary()},
-		Stream:   []grpc.StreamServerInterceptor{authn.Stream()},
+	b, err := service.New(service.Options{
+		Name: Name, GRPC: cfg.GRPC, Admin: cfg.Admin, Auth: cfg.Auth, Check: checkPermission,
+		Logger: deps.Logger, Registry: deps.Registry,
 	})
-	walredov1.RegisterWalRedoServiceServer(s.grpc.GRPC(), &api{cfg: &s.cfg.Pool, pool: &s.pool})
-	s.health.Register(s.grpc.GRPC())
-	// Admin routes other than health and metrics (PUT /v1/failpoints)
-	// need a valid token, as in Neon; any scope may use them.
-	s.admin = admin.New(cfg.Admin, admin.Deps{Registry: reg, Health: s.health, Logger: log, Auth: authn.HTTP(nil)})
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{Base: b, cfg: cfg, pm: pool.NewMetrics(b.Registry)}
+	walredov1.RegisterWalRedoServiceServer(b.GRPC.GRPC(), &api{cfg: &s.cfg.Pool, pool: &s.pool})
 	return s, nil
 }
 
@@ -94,8 +68,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 // until ctx ends, then stops them in reverse order: gRPC drains first, then
 // the pool kills and reaps every worker.
 func (s *Service) Run(ctx context.Context) error {
-	r := lifecycle.Runner{Logger: s.log, Status: s.status}
-	return r.Run(ctx, s.admin, s.poolComponent(), s.grpc, s.health.Watcher(time.Second))
+	return s.Base.Run(ctx, s.poolComponent())
 }
 
 // poolComponent owns the pool: built at Start (no worker runs until the first
@@ -108,7 +81,7 @@ func (s *Service) poolComponent() lifecycle.Component {
 			if err != nil {
 				return err
 			}
-			p, err := pool.New(cfg, pool.Deps{Logger: s.log.With("component", "pool"), Metrics: s.pm})
+			p, err := pool.New(cfg, pool.Deps{Logger: s.Log.With("component", "pool"), Metrics: s.pm})
 			if err != nil {
 				return err
 			}
@@ -145,7 +118,5 @@ func (s *Service) poolConfig() (pool.Config, error) {
 }
 
 // GRPCAddr is the bound gRPC address once Run has started the server.
-func (s *Service) GRPCAddr() string { return s.grpc.Addr() }
 
 // AdminAddr is the bound admin HTTP address once Run has started the server.
-func (s *Service) AdminAddr() string { return s.admin.Addr() }

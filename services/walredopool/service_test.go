@@ -87,7 +87,7 @@ func startService(tb testing.TB) *testService {
 		checkNoChildren(tb)
 	})
 	deadline := time.Now().Add(time.Minute)
-	for svc.status.Ready(ctx) != nil {
+	for svc.Ready(ctx) != nil {
 		if time.Now().After(deadline) {
 			tb.Fatal("walredo-pool did not become ready")
 		}

@@ -1,47 +1,21 @@
-// Command page-service runs the page-service service.
+// Command page-service runs the page-service.
 package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"log/slog"
-	"os"
 
-	"github.com/stratadb/strata/libs/platform/config"
-	"github.com/stratadb/strata/libs/platform/failpoint"
-	"github.com/stratadb/strata/libs/platform/lifecycle"
-	"github.com/stratadb/strata/libs/platform/logging"
+	"github.com/stratadb/strata/libs/platform/service"
 	"github.com/stratadb/strata/services/pageservice"
 )
 
 func main() {
-	lifecycle.Main(func(ctx context.Context) error {
-		var cfg pageservice.Config
-		fs := flag.NewFlagSet(pageservice.Name, flag.ContinueOnError)
-		if err := config.Parse(fs, os.Args[1:], &cfg); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil
-			}
-			return err
-		}
-		log, err := logging.New(os.Stderr, cfg.Log, pageservice.Name)
-		if err != nil {
-			return err
-		}
-		slog.SetDefault(log)
-		fps, err := failpoint.InitFromEnv()
-		if err != nil {
-			return err
-		}
-		if len(fps) > 0 {
-			log.Info("started with failpoints: " + failpoint.Join(fps))
-		}
+	var cfg pageservice.Config
+	service.Main(pageservice.Name, &cfg, &cfg.Log, func(ctx context.Context, log *slog.Logger) error {
 		svc, err := pageservice.New(cfg, pageservice.Deps{Logger: log})
 		if err != nil {
 			return err
 		}
-		log.Info("starting", "grpc_addr", cfg.GRPC.Addr, "admin_addr", cfg.Admin.Addr)
 		return svc.Run(ctx)
 	})
 }
