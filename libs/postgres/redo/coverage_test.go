@@ -16,6 +16,8 @@ const coverageDoc = "../../../docs/postgres-coverage.md"
 
 const oracle = "oracle `TestRedoMatchesPostgresUnderConsistencyChecking`"
 
+const ginOracle = "oracle `gin.TestRedoMatchesPostgres` (libs/postgres/gin)"
+
 // coveredBy names the tests that cover a record type ("Rmgr/TYPE").
 var coveredBy = map[string]string{
 	"XLOG/FPI":                oracle + ", `TestFullPageImagesAreRestored`",
@@ -45,7 +47,8 @@ var coveredBy = map[string]string{
 	"Btree/UNLINK_PAGE_META":  "nbtree package tests",
 	"Hash/MOVE_PAGE_CONTENTS": "hashindex package tests",
 	"Hash/VACUUM_ONE_PAGE":    "hashindex package tests",
-	"Gin/INSERT":              "`TestUnsupportedRecordsFailClearly`",
+	"Gin/SPLIT":               ginOracle + " (images; block 3 clears INCOMPLETE_SPLIT), gin package tests",
+	"Gin/VACUUM_PAGE":         ginOracle + " (image restored)",
 	"CLOG/ZEROPAGE":           "ingest writes a zero page; `TestApplySLRURecords` for the status bits",
 	"Transaction/COMMIT":      "`TestApplySLRURecords` (ClogSetCommitted)",
 	"Transaction/ABORT":       "`TestApplySLRURecords` (ClogSetAborted)",
@@ -102,7 +105,7 @@ when this file and the code disagree.
 
 Status:
 - **redo in Go**: ` + "`redo.ApplyBlock`" + ` replays the record on each block reference
-  (package heapam, nbtree, hashindex, or redo itself for Sequence).
+  (package heapam, nbtree, hashindex, gin, spgist, or redo itself).
 - **restored image only**: the block references are full-page images; they are restored.
 - **no page effect**: the record has no block references; the ingest mapping turns it into
   other edits (column "ingest"), or it needs nothing.
@@ -135,7 +138,9 @@ own page image.
 		case r.status == StatusRedo && r.rmgr == "BRIN":
 			cov = oracle + " (brin step)"
 		case r.status == StatusRedo && r.rmgr == "Gin":
-			cov = oracle + " (gin step)"
+			cov = ginOracle + ", gin package tests"
+		case r.status == StatusRedo && r.rmgr == "SPGist":
+			cov = "oracle `spgist.TestRedoMatchesPostgres` (libs/postgres/spgist), spgist package tests"
 		case r.status == StatusRedo && r.rmgr == "Gist":
 			cov = oracle + " (gist step)"
 		case r.status == StatusUnsupported:

@@ -139,8 +139,19 @@ func maskFor(rmid uint8) func(page.Page, uint32) {
 		return func(p page.Page, _ uint32) { gistMask(p) }
 	case wal.RmBRIN:
 		return func(p page.Page, _ uint32) { brinMask(p) }
+	case wal.RmSPGist:
+		return func(p page.Page, _ uint32) { spgMask(p) }
 	}
 	return nil
+}
+
+// spgMask is spg_mask.
+func spgMask(p page.Page) {
+	maskLSNAndChecksum(p)
+	maskHintBits(p)
+	if p.Lower() >= page.HeaderSize {
+		maskUnusedSpace(p)
+	}
 }
 
 // brinMask is brin_mask.

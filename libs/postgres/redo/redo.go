@@ -23,8 +23,8 @@
 // StatusOf(rmid, info) says how Strata handles every PG15 record type:
 // StatusRedo (Go redo of block references), StatusImageOnly (XLOG FPI: only
 // images), StatusNoPageEffect (no block references; the ingest mapping turns
-// them into other edits, or they need nothing), StatusUnsupported (SP-GiST, and the
-// GIN entry/posting-tree records INSERT, SPLIT and VACUUM_*).
+// them into other edits, or they need nothing), StatusUnsupported (custom
+// rmgrs: every built-in PG15 record type is handled).
 // Supported is Status != StatusUnsupported. ApplyBlock fails with an error
 // wrapping ErrUnsupported for unsupported records whose block has no image to
 // apply. docs/postgres-coverage.md lists every record type; a test keeps it

@@ -3,10 +3,12 @@ package redo
 import (
 	"encoding/binary"
 
+	"github.com/stratadb/strata/libs/postgres/gin"
 	"github.com/stratadb/strata/libs/postgres/hashindex"
 	"github.com/stratadb/strata/libs/postgres/heapam"
 	"github.com/stratadb/strata/libs/postgres/nbtree"
 	"github.com/stratadb/strata/libs/postgres/page"
+	"github.com/stratadb/strata/libs/postgres/spgist"
 	"github.com/stratadb/strata/libs/postgres/wal"
 )
 
@@ -81,15 +83,24 @@ var rmgrs = [...]rmgr{
 	wal.RmHeap:       {status: heapStatus, redo: heapam.RedoHeap, setsLSN: true},
 	wal.RmBtree:      {status: btreeStatus, redo: bytesRedo(nbtree.Redo)},
 	wal.RmHash:       {status: always(StatusRedo), redo: bytesRedo(hashindex.Redo), setsLSN: true},
-	wal.RmGin:        {status: ginStatus, redo: ginRedo},
+	wal.RmGin:        {status: ginPkgStatus, redo: bytesRedo(gin.Redo)},
 	wal.RmGist:       {status: gistStatus, redo: gistRedo, afterImage: gistAfterImage},
 	wal.RmSeq:        {status: seqStatus, redo: seqRedo},
-	wal.RmSPGist:     {status: always(StatusUnsupported)},
+	wal.RmSPGist:     {status: redoIf(spgist.Supported), redo: bytesRedo(spgist.Redo)},
 	wal.RmBRIN:       {status: brinStatus, redo: brinRedo},
 	wal.RmCommitTs:   {status: always(StatusNoPageEffect)},
 	wal.RmReplOrigin: {status: always(StatusNoPageEffect)},
 	wal.RmGeneric:    {status: always(StatusRedo), redo: genericRedo},
 	wal.RmLogicalMsg: {status: always(StatusNoPageEffect)},
+}
+
+// ginPkgStatus: package gin replays every GIN record type; VACUUM_PAGE
+// carries only a full-page image (ginRedoVacuumPage restores it).
+func ginPkgStatus(op uint8) Status {
+	if op == gin.VacuumPage {
+		return StatusImageOnly
+	}
+	return redoIf(gin.Supported)(op)
 }
 
 func lookup(rmid uint8) *rmgr {

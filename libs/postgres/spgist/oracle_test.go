@@ -3,7 +3,9 @@ package spgist_test
 import (
 	"testing"
 
+	"github.com/stratadb/strata/libs/postgres/redo"
 	"github.com/stratadb/strata/libs/postgres/spgist"
+	"github.com/stratadb/strata/libs/postgres/verify"
 	"github.com/stratadb/strata/libs/postgres/verify/verifytest"
 	"github.com/stratadb/strata/libs/postgres/wal"
 )
@@ -20,7 +22,7 @@ func TestRedoMatchesPostgres(t *testing.T) {
 	rep := verifytest.Run(t, verifytest.Workload{
 		RmID:     wal.RmSPGist,
 		Checking: "spgist",
-		Redo:     verifytest.WithRmgr(wal.RmSPGist, counting(kinds), false),
+		Redo:     counting(kinds),
 		Steps: []string{
 			`CREATE TABLE pts (id int, p point, k point, s text)`,
 			// Empty indexes: every row below is inserted through the WAL-logged path.
@@ -61,12 +63,14 @@ func TestRedoMatchesPostgres(t *testing.T) {
 	rep.RequireVerified(t, "ADD_LEAF", "MOVE_LEAFS", "ADD_NODE", "SPLIT_TUPLE", "PICKSPLIT", "VACUUM_LEAF", "VACUUM_ROOT", "VACUUM_REDIRECT")
 }
 
-// counting wraps spgist.Redo and counts record variants by the shape of the
-// record (only its first block reference counts).
-func counting(kinds map[string]int) verifytest.BlockRedo {
-	return func(pg []byte, rec *wal.Record, blk *wal.BlockRef) error {
-		md := rec.MainData
-		if blk == &rec.Blocks[0] {
+// counting replays through redo.ApplyBlock (the dispatch table that routes
+// SP-GiST records to package spgist) and counts record variants by the
+// shape of the record, once per record (on its first block reference).
+func counting(kinds map[string]int) verify.Redoer {
+	return verify.RedoFunc(func(pg []byte, rec *wal.Record, id uint8) error {
+		blk := rec.Block(id)
+		if rec.RmID == wal.RmSPGist && blk != nil && blk == &rec.Blocks[0] && !(blk.HasImage && blk.ApplyImage) {
+			md := rec.MainData
 			switch rec.Info & wal.RmgrInfoMask {
 			case spgist.AddNode:
 				if rec.Block(1) == nil {
@@ -88,6 +92,6 @@ func counting(kinds map[string]int) verifytest.BlockRedo {
 				}
 			}
 		}
-		return spgist.Redo(pg, rec, blk)
-	}
+		return redo.ApplyBlock(pg, rec, id)
+	})
 }
