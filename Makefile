@@ -49,12 +49,16 @@ test: prereqs build build-failpoints
 	@echo "== pass 2: go test (real PostgreSQL 15, real binaries)"
 	$(TEST_ENV) go test -count=1 -timeout 20m $(MODULE)/...
 
-## demo: the main job on the local stack (today: `stratactl up --dir .strata`, all services healthy)
+## demo: the main job: the local stack, a PG15 primary imported into Strata, pgbench, and a
+## branch at an earlier LSN started as its own PostgreSQL, compared side by side (keeps running)
 demo: prereqs build
-	$(BIN)/stratactl up --dir .strata
+	@$(BIN)/stratactl status --dir .strata >/dev/null 2>&1 || $(BIN)/stratactl up --dir .strata
+	@$(BIN)/stratactl demo stop --stack .strata >/dev/null
+	$(BIN)/stratactl demo --stack .strata
 
-## down: stop the local stack started by `make demo`
+## down: stop the demo's PostgreSQL servers, then the local stack started by `make demo`
 down:
+	-$(BIN)/stratactl demo stop --stack .strata
 	$(BIN)/stratactl down --dir .strata
 
 ## tools: protoc plugins (pinned by `tool` directives in tools/protoc/go.mod, a module kept out
