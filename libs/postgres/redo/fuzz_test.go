@@ -5,6 +5,7 @@ import (
 
 	"github.com/stratadb/strata/libs/engine/key"
 	"github.com/stratadb/strata/libs/engine/lsn"
+	"github.com/stratadb/strata/libs/postgres/gin"
 	"github.com/stratadb/strata/libs/postgres/page"
 	"github.com/stratadb/strata/libs/postgres/wal"
 )
@@ -36,7 +37,7 @@ func seedRecords() [][]byte {
 		trec{rmid: wal.RmGist, info: gistPageUpdate, main: le16(1, 1), blocks: []tblock{{id: 0, rel: testRel, blk: 7, data: append(le16(2), indexTuple(12)...)}}}.raw(),
 		trec{rmid: wal.RmGist, info: gistPageSplit, main: make([]byte, 24), blocks: []tblock{{id: 0, rel: testRel, blk: 7}, {id: 1, rel: testRel, blk: 8, willInit: true, data: append(le32(1), indexTuple(16)...)}}}.raw(),
 		trec{rmid: wal.RmBRIN, info: brinInsert | brinInitPage, main: append(append(le32(0), le32(1)...), le16(1)...), blocks: []tblock{{id: 0, rel: testRel, blk: 7, willInit: true, data: indexTuple(16)}, {id: 1, rel: testRel, blk: 1}}}.raw(),
-		trec{rmid: wal.RmGin, info: ginInsertListPage, main: append(le32(0xFFFFFFFF), le32(1)...), blocks: []tblock{{id: 0, rel: testRel, blk: 7, willInit: true, data: indexTuple(16)}}}.raw(),
+		trec{rmid: wal.RmGin, info: gin.InsertListPage, main: append(le32(0xFFFFFFFF), le32(1)...), blocks: []tblock{{id: 0, rel: testRel, blk: 7, willInit: true, data: indexTuple(16)}}}.raw(),
 	}
 }
 

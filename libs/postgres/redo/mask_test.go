@@ -3,6 +3,7 @@ package redo
 import (
 	"encoding/binary"
 
+	"github.com/stratadb/strata/libs/postgres/gin"
 	"github.com/stratadb/strata/libs/postgres/page"
 	"github.com/stratadb/strata/libs/postgres/wal"
 )
@@ -190,8 +191,8 @@ func gistMask(p page.Page) {
 func ginMask(p page.Page) {
 	maskLSNAndChecksum(p)
 	deleted := false
-	if sp := p.Special(); sp >= page.HeaderSize && sp+ginOpaqueSize <= page.Size {
-		deleted = binary.LittleEndian.Uint16(p[sp+6:])&ginFDeleted != 0
+	if sp := p.Special(); sp >= page.HeaderSize && sp+8 <= page.Size { // 8: GinPageOpaqueData
+		deleted = binary.LittleEndian.Uint16(p[sp+6:])&gin.FlagDeleted != 0
 	}
 	maskHintBits(p)
 	if deleted {
