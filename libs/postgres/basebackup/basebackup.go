@@ -66,6 +66,7 @@ type Database struct {
 
 // Source reads the cluster's contents at the backup LSN. Implementations
 // (the datadir mapping over a timeline) answer every call at that one LSN.
+// Page is called from several goroutines at once.
 type Source interface {
 	// Databases lists the database directories.
 	Databases(ctx context.Context) ([]Database, error)
@@ -423,27 +424,59 @@ func (b *builder) controlAndWAL() (Result, error) {
 	return Result{CheckpointLSN: seg.CheckpointLSN, EndLSN: seg.EndLSN, TimeLineID: cp.ThisTimeLineID}, nil
 }
 
+// readAhead is how many pages are fetched concurrently ahead of the one
+// being written: most pages of a busy database need redo, a round trip to
+// the walredo pool, and those overlap.
+const readAhead = 16
+
 // pages writes a file of n 8 KiB pages, page i being the value of keyOf(i).
+// Pages are fetched up to readAhead at a time and written in order.
 func (b *builder) pages(name string, n uint32, keyOf func(i uint32) key.Key) error {
 	if err := b.header(name, int64(n)*blockSize); err != nil {
 		return err
 	}
-	for i := uint32(0); i < n; i++ {
-		if err := b.ctx.Err(); err != nil {
-			return err
+	type result struct {
+		pg  []byte
+		err error
+	}
+	ctx, cancel := context.WithCancel(b.ctx)
+	defer cancel()
+	queue := make(chan chan result, readAhead)
+	go func() {
+		defer close(queue)
+		for i := uint32(0); i < n; i++ {
+			f := make(chan result, 1)
+			select {
+			case queue <- f:
+			case <-ctx.Done():
+				return
+			}
+			go func(k key.Key) {
+				pg, err := b.src.Page(ctx, k)
+				f <- result{pg, err}
+			}(keyOf(i))
 		}
-		k := keyOf(i)
-		pg, err := b.src.Page(b.ctx, k)
-		if err != nil {
-			return fmt.Errorf("basebackup: read %s block %d (key %s): %w", name, i, k, err)
+	}()
+	i := uint32(0)
+	for f := range queue {
+		r := <-f
+		if r.err == nil && len(r.pg) != blockSize {
+			r.err = fmt.Errorf("%d bytes, want %d", len(r.pg), blockSize)
 		}
-		if len(pg) != blockSize {
-			return fmt.Errorf("basebackup: read %s block %d: %d bytes, want %d", name, i, len(pg), blockSize)
+		if r.err != nil {
+			return fmt.Errorf("basebackup: read %s block %d (key %s): %w", name, i, keyOf(i), r.err)
 		}
-		if _, err := b.tw.Write(pg); err != nil {
+		if _, err := b.tw.Write(r.pg); err != nil {
 			return fmt.Errorf("basebackup: write %s: %w", name, err)
 		}
 		b.bytes += blockSize
+		i++
+	}
+	if err := b.ctx.Err(); err != nil {
+		return err
+	}
+	if i != n {
+		return fmt.Errorf("basebackup: %s: wrote %d of %d blocks", name, i, n)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"maps"
 	"slices"
+	"sync"
 
 	"github.com/stratadb/strata/libs/engine/key"
 	"github.com/stratadb/strata/libs/engine/lsn"
@@ -16,16 +17,25 @@ import (
 
 // View reads the data directory as of one LSN. It implements
 // basebackup.Source and the metadata calls of the page API. Safe for
-// concurrent use if the Store is.
+// concurrent use if the Store is. What it reads at its LSN never changes, so
+// it keeps the directories and relation sizes it has read (a basebackup asks
+// for them once per page).
 type View struct {
 	store Store
 	at    lsn.LSN
+
+	mu    sync.Mutex
+	dbDir map[DB]bool
+	rels  map[DB]map[relEntry]struct{}
+	sizes map[key.RelTag]uint32
 }
 
 var _ basebackup.Source = (*View)(nil)
 
 // At returns the view of store at LSN at.
-func At(store Store, at lsn.LSN) *View { return &View{store: store, at: at} }
+func At(store Store, at lsn.LSN) *View {
+	return &View{store: store, at: at, rels: map[DB]map[relEntry]struct{}{}, sizes: map[key.RelTag]uint32{}}
+}
 
 // LSN is the view's LSN.
 func (v *View) LSN() lsn.LSN { return v.at }
@@ -39,11 +49,23 @@ func (v *View) get(ctx context.Context, k key.Key) ([]byte, error) {
 }
 
 func (v *View) dbs(ctx context.Context) (map[DB]bool, error) {
+	v.mu.Lock()
+	m := v.dbDir
+	v.mu.Unlock()
+	if m != nil {
+		return m, nil
+	}
 	b, err := v.get(ctx, key.DbDir())
 	if err != nil {
 		return nil, err
 	}
-	return decodeDbDir(b)
+	if m, err = decodeDbDir(b); err != nil {
+		return nil, err
+	}
+	v.mu.Lock()
+	v.dbDir = m
+	v.mu.Unlock()
+	return m, nil
 }
 
 // Databases lists the database directories.
@@ -60,18 +82,29 @@ func (v *View) Databases(ctx context.Context) ([]basebackup.Database, error) {
 }
 
 func (v *View) relDir(ctx context.Context, spc, db uint32) (map[relEntry]struct{}, error) {
+	v.mu.Lock()
+	d, ok := v.rels[DB{spc, db}]
+	v.mu.Unlock()
+	if ok {
+		return d, nil
+	}
 	dbs, err := v.dbs(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := dbs[DB{spc, db}]; !ok {
-		return nil, nil
+	if _, ok := dbs[DB{spc, db}]; ok {
+		b, err := v.get(ctx, key.RelDir(spc, db))
+		if err != nil {
+			return nil, err
+		}
+		if d, err = decodeRelDir(b); err != nil {
+			return nil, err
+		}
 	}
-	b, err := v.get(ctx, key.RelDir(spc, db))
-	if err != nil {
-		return nil, err
-	}
-	return decodeRelDir(b)
+	v.mu.Lock()
+	v.rels[DB{spc, db}] = d
+	v.mu.Unlock()
+	return d, nil
 }
 
 // Relations lists the relation forks of a database.
@@ -107,11 +140,23 @@ func (v *View) RelSize(ctx context.Context, r key.RelTag) (uint32, error) {
 	if !ok {
 		return 0, fmt.Errorf("datadir: %s at %s: %w", r, v.at, ErrNoRelation)
 	}
+	v.mu.Lock()
+	n, ok := v.sizes[r]
+	v.mu.Unlock()
+	if ok {
+		return n, nil
+	}
 	b, err := v.get(ctx, key.RelSize(r))
 	if err != nil {
 		return 0, err
 	}
-	return decodeSize(b, key.RelSize(r))
+	if n, err = decodeSize(b, key.RelSize(r)); err != nil {
+		return 0, err
+	}
+	v.mu.Lock()
+	v.sizes[r] = n
+	v.mu.Unlock()
+	return n, nil
 }
 
 // Page returns a relation block (all zeros beyond the relation's end, as
