@@ -116,7 +116,3 @@ func (s *Service) poolConfig() (pool.Config, error) {
 		User:          c.WorkerUser,
 	}, nil
 }
-
-// GRPCAddr is the bound gRPC address once Run has started the server.
-
-// AdminAddr is the bound admin HTTP address once Run has started the server.

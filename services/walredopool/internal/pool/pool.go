@@ -131,11 +131,12 @@ type Stats struct {
 
 // Pool is a set of redo worker processes. Create it with New; Close it.
 type Pool struct {
-	cfg  Config
-	path string
-	attr *syscall.SysProcAttr
-	log  *slog.Logger
-	m    *Metrics
+	cfg     Config
+	path    string
+	copyDir string // private copy of the worker binary, removed by Close; "" if none
+	attr    *syscall.SysProcAttr
+	log     *slog.Logger
+	m       *Metrics
 
 	free  chan *slot
 	done  chan struct{}
@@ -174,19 +175,29 @@ func New(cfg Config, deps Deps) (*Pool, error) {
 		return nil, fmt.Errorf("walredo pool worker command: %w", err)
 	}
 	attr := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	log := deps.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	var copyDir string
 	if cfg.User != "" && os.Geteuid() == 0 {
 		cred, err := credential(cfg.User)
 		if err != nil {
 			return nil, err
 		}
 		attr.Credential = cred
+		if !othersCanExec(path) {
+			// e.g. a checkout under /root: the worker user cannot reach the
+			// binary, so the workers run a private copy it can execute.
+			if copyDir, path, err = copyForOthers(path); err != nil {
+				return nil, fmt.Errorf("walredo pool: worker user %s cannot execute %s, and copying it failed: %w", cfg.User, cfg.Command[0], err)
+			}
+			log.Info("worker binary copied where the worker user can execute it", "user", cfg.User, "path", path)
+		}
 	}
 	p := &Pool{
-		cfg: cfg, path: path, attr: attr, log: deps.Logger, m: deps.Metrics,
+		cfg: cfg, path: path, attr: attr, log: log, m: deps.Metrics, copyDir: copyDir,
 		free: make(chan *slot, cfg.Workers), done: make(chan struct{}), live: map[*proc]struct{}{},
-	}
-	if p.log == nil {
-		p.log = slog.Default()
 	}
 	if p.m == nil {
 		p.m = NewMetrics(nil)
@@ -336,6 +347,11 @@ func (p *Pool) Close() {
 			}
 		}
 		p.loops.Wait()
+		if p.copyDir != "" {
+			if err := os.RemoveAll(p.copyDir); err != nil {
+				p.log.Warn("remove the worker binary copy", "dir", p.copyDir, "err", err)
+			}
+		}
 	})
 }
 
