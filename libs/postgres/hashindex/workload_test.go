@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/stratadb/strata/libs/postgres/hashindex"
+	"github.com/stratadb/strata/libs/postgres/verify/verifytest"
 	"github.com/stratadb/strata/libs/postgres/wal"
 )
 
@@ -43,10 +44,10 @@ func TestRedoMatchesPostgresForRealHashWAL(t *testing.T) {
 		t.Skip("starts PostgreSQL")
 	}
 	name := func(rec *wal.Record) string { return hashindex.OpName(rec.Info & 0xF0) }
-	verified, records := runWorkload(t, "hash", wal.RmHash, name, hashWorkload)
-	requireTypes(t, "verified blocks", verified, "INIT_META_PAGE", "INIT_BITMAP_PAGE", "INSERT", "ADD_OVFL_PAGE",
+	rep := verifytest.Run(t, verifytest.Workload{RmID: wal.RmHash, Checking: "hash", Steps: hashWorkload, Name: name})
+	rep.RequireVerified(t, "INIT_META_PAGE", "INIT_BITMAP_PAGE", "INSERT", "ADD_OVFL_PAGE",
 		"SPLIT_ALLOCATE_PAGE", "SPLIT_COMPLETE", "MOVE_PAGE_CONTENTS", "SQUEEZE_PAGE", "DELETE",
 		"SPLIT_CLEANUP", "UPDATE_META_PAGE", "VACUUM_ONE_PAGE")
 	// SPLIT_PAGE always carries a full-page image to apply.
-	requireTypes(t, "records", records, "SPLIT_PAGE")
+	rep.RequireRecords(t, "SPLIT_PAGE")
 }

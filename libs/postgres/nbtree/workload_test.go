@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/stratadb/strata/libs/postgres/nbtree"
+	"github.com/stratadb/strata/libs/postgres/verify/verifytest"
 	"github.com/stratadb/strata/libs/postgres/wal"
 )
 
@@ -92,16 +93,16 @@ func TestRedoMatchesPostgresForRealBtreeWAL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts PostgreSQL")
 	}
-	verified, records := testBtreeWorkload(t, btreeWorkload)
-	requireTypes(t, "verified blocks", verified, "INSERT_LEAF", "INSERT_UPPER", "INSERT_META", "INSERT_POST",
+	rep := testBtreeWorkload(t, btreeWorkload)
+	rep.RequireVerified(t, "INSERT_LEAF", "INSERT_UPPER", "INSERT_META", "INSERT_POST",
 		"SPLIT_L", "SPLIT_R", "DEDUP", "VACUUM", "DELETE", "MARK_PAGE_HALFDEAD", "UNLINK_PAGE",
 		"UNLINK_PAGE_META", "NEWROOT", "META_CLEANUP")
-	requireTypes(t, "records", records, "SPLIT_L+POSTING", "UNLINK_PAGE+INTERNAL", "REUSE_PAGE")
+	rep.RequireRecords(t, "SPLIT_L+POSTING", "UNLINK_PAGE+INTERNAL", "REUSE_PAGE")
 }
 
-func testBtreeWorkload(t *testing.T, workload []string) (verified, records map[string]int) {
+func testBtreeWorkload(t *testing.T, workload []string) *verifytest.Report {
 	t.Helper()
-	return runWorkload(t, "btree", wal.RmBtree, btreeName, workload)
+	return verifytest.Run(t, verifytest.Workload{RmID: wal.RmBtree, Checking: "btree", Steps: workload, Name: btreeName})
 }
 
 // btreeName names a record, marking splits that also split a posting list

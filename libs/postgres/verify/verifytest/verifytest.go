@@ -35,6 +35,9 @@ type Workload struct {
 	Steps []string
 	// Redo is the redo under test; nil means redo.ApplyBlock.
 	Redo verify.Redoer
+	// Name names a record of rmgr RmID in Report.Records (e.g. to tell
+	// variants of one operation apart); nil means wal.OpName.
+	Name func(*wal.Record) string
 }
 
 // Report is what one run found.
@@ -83,7 +86,7 @@ func Run(t testing.TB, w Workload) *Report {
 	for _, u := range res.FirstUnsupported {
 		t.Errorf("unsupported %s at %s: %s", u.Type, u.LSN, u.Reason)
 	}
-	rep := &Report{Result: res, Verified: map[string]int{}, Records: countRecords(t, c.WALDir(), start, end, w.RmID)}
+	rep := &Report{Result: res, Verified: map[string]int{}, Records: countRecords(t, c.WALDir(), start, end, w.RmID, w.Name)}
 	prefix := wal.RmgrName(w.RmID) + "/"
 	for typ, n := range res.VerifiedByType {
 		if strings.HasPrefix(typ, prefix) {
@@ -98,6 +101,16 @@ func Run(t testing.TB, w Workload) *Report {
 	return rep
 }
 
+// RequireRecords fails the test for each record name with no record in r.
+func (r *Report) RequireRecords(t testing.TB, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		if r.Records[n] == 0 {
+			t.Errorf("workload produced no %s record", n)
+		}
+	}
+}
+
 // RequireVerified fails the test for each operation name with no verified
 // block in r.
 func (r *Report) RequireVerified(t testing.TB, ops ...string) {
@@ -109,8 +122,11 @@ func (r *Report) RequireVerified(t testing.TB, ops ...string) {
 	}
 }
 
-func countRecords(t testing.TB, dir string, start, end lsn.LSN, rmid uint8) map[string]int {
+func countRecords(t testing.TB, dir string, start, end lsn.LSN, rmid uint8, name func(*wal.Record) string) map[string]int {
 	t.Helper()
+	if name == nil {
+		name = func(rec *wal.Record) string { return wal.OpName(rec.RmID, rec.Info) }
+	}
 	r, err := wal.NewReader(dir, start, wal.ReaderOptions{})
 	if err != nil {
 		t.Fatalf("open WAL: %v", err)
@@ -129,7 +145,7 @@ func countRecords(t testing.TB, dir string, start, end lsn.LSN, rmid uint8) map[
 			break
 		}
 		if rec.RmID == rmid {
-			counts[wal.OpName(rec.RmID, rec.Info)]++
+			counts[name(rec)]++
 		}
 	}
 	return counts
