@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/stratadb/strata/libs/engine/lsn"
 	"github.com/stratadb/strata/libs/postgres/controlfile"
 	"github.com/stratadb/strata/libs/postgres/pgtest"
 )
@@ -83,5 +84,43 @@ func TestStockPostgresStartsFromTheArchive(t *testing.T) {
 	}
 	if got := copyPG.Query(t, "select timeline_id from pg_control_checkpoint()"); got != "2" {
 		t.Errorf("timeline = %s, want 2", got)
+	}
+}
+
+// The checkpoint record does not fit before the end of the segment holding
+// the requested LSN: it moves to the next segment's first page, and a stock
+// PostgreSQL 15 still starts there and writes new WAL after it.
+func TestStockPostgresStartsWhenTheCheckpointMovesToTheNextSegment(t *testing.T) {
+	primary := pgtest.Start(t, pgtest.Options{NoSlot: true})
+	primary.SQL(t, "create table t as select g from generate_series(1, 1000) g")
+	primary.SQL(t, "checkpoint")
+	primary.Stop(t, "fast")
+	raw, err := os.ReadFile(filepath.Join(primary.DataDir, "global", "pg_control"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctl, err := controlfile.Decode(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 64 bytes before the next segment: past every page LSN of the data
+	// directory, too close to the segment end for the 114-byte record.
+	at := lsn.LSN((ctl.CheckPointLoc.SegmentNumber()+1)*lsn.SegmentSize - 64)
+	var archive bytes.Buffer
+	res, err := Write(context.Background(), &archive, dirSource{dir: primary.DataDir}, Options{LSN: at, TimeLineID: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := at + 64 + 40; res.CheckpointLSN != want {
+		t.Fatalf("checkpoint at %s, want %s (next segment, after its long page header)", res.CheckpointLSN, want)
+	}
+	c := pgtest.FromArchive(t, &archive, pgtest.Options{NoSlot: true})
+	c.Start(t)
+	if got := c.Query(t, "select count(*) from t"); got != "1000" {
+		t.Fatalf("count = %s", got)
+	}
+	c.SQL(t, "insert into t values (0)", "checkpoint")
+	if got := c.Query(t, "select pg_current_wal_lsn() > '"+res.EndLSN.String()+"'::pg_lsn"); got != "t" {
+		t.Fatalf("new WAL is not past the checkpoint (%s)", got)
 	}
 }
