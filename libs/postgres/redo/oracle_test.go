@@ -16,6 +16,7 @@ import (
 
 	"github.com/stratadb/strata/libs/engine/key"
 	"github.com/stratadb/strata/libs/engine/lsn"
+	"github.com/stratadb/strata/libs/postgres/mask"
 	"github.com/stratadb/strata/libs/postgres/page"
 	"github.com/stratadb/strata/libs/postgres/pgtest"
 	"github.com/stratadb/strata/libs/postgres/wal"
@@ -272,16 +273,17 @@ func runOracle(tb testing.TB, walDir string, start, end lsn.LSN) oracleResult {
 				if err := b.RestoreImage(img); err != nil {
 					tb.Fatalf("%s: restore image: %v", where, err)
 				}
-				mask := maskFor(rec.RmID)
-				if mask == nil {
+				maskFn := mask.ForRmgr(rec.RmID)
+				if maskFn == nil {
 					note(res.errors, typ, where+": verification image for an rmgr without a mask")
 					break
 				}
 				want := bytes.Clone(img)
-				mask(page.Page(pg), b.Blk)
-				mask(page.Page(want), b.Blk)
-				if at := firstDiff(pg, want); at >= 0 {
-					note(res.mismatches, typ, fmt.Sprintf("%s: differs at byte %d: got %02x want %02x", where, at, pg[at], want[at]))
+				got := bytes.Clone(pg)
+				if err := errors.Join(maskFn(got, b.Blk), maskFn(want, b.Blk)); err != nil {
+					note(res.mismatches, typ, fmt.Sprintf("%s: mask: %v", where, err))
+				} else if at := firstDiff(got, want); at >= 0 {
+					note(res.mismatches, typ, fmt.Sprintf("%s: differs at byte %d: got %02x want %02x", where, at, got[at], want[at]))
 				} else {
 					res.verified[typ]++
 				}
